@@ -1,0 +1,1 @@
+"""Built-in exporter plugins (ONNX, TorchScript, torch.export .pt2)."""

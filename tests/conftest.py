@@ -1,0 +1,82 @@
+"""Shared fixtures: plugin managers built per test, in-process plugins, the CLI runner."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+from click.testing import CliRunner
+
+import zoo
+from zoo.cli import create_cli
+from zoo.manager import Plugins, load_plugins
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see only what they set: no user registry, plugin selection or strictness."""
+    for var in ("ZOO_REGISTRY", "ZOO_LOAD_PLUGINS", "ZOO_STRICT_PLUGINS", "ZOO_DEBUG"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def make_plugins() -> Callable[..., Plugins]:
+    """A fresh manager with the built-ins and the given in-process plugins (no entry points)."""
+
+    def make(*extra: object, strict: bool = False, third_party: bool = False) -> Plugins:
+        named = [(f"test-plugin-{i}", obj) for i, obj in enumerate(extra)]
+        return load_plugins(third_party=third_party, strict=strict, extra=named)
+
+    return make
+
+
+@pytest.fixture
+def plugins(make_plugins: Callable[..., Plugins]) -> Plugins:
+    return make_plugins()
+
+
+@pytest.fixture
+def invoke(plugins: Plugins) -> Callable[..., Any]:
+    """Run the CLI in-process on the test's plugin manager; returns click's Result."""
+    runner = CliRunner()
+
+    def run(*args: str, cli_plugins: Plugins | None = None, **kwargs: Any) -> Any:
+        cli: click.Group = create_cli(cli_plugins or plugins)
+        return runner.invoke(cli, list(args), catch_exceptions=False, **kwargs)
+
+    return run
+
+
+def architecture_names() -> list[str]:
+    return sorted(load_plugins(third_party=False).architectures)
+
+
+@pytest.fixture(params=architecture_names())
+def arch(request: pytest.FixtureRequest, plugins: Plugins) -> zoo.Architecture:
+    """Every registered architecture, one test each."""
+    return plugins.architectures[request.param]
+
+
+@pytest.fixture
+def fake_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """Install a tiny third-party plugin distribution on sys.path (entry-point group `zoo`)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+
+    def install(dist: str, module: str, source: str, entry: str | None = None) -> None:
+        (site / f"{module}.py").write_text(textwrap.dedent(source))
+        info = site / f"{dist.replace('-', '_')}-1.2.3.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n")
+        (info / "entry_points.txt").write_text(f"[zoo]\n{entry or module} = {module}\n")
+
+    yield install
+    import sys
+
+    for name in [m for m in sys.modules if m.startswith("zootest_")]:
+        del sys.modules[name]
