@@ -62,7 +62,9 @@ def arch(request: pytest.FixtureRequest, plugins: Plugins) -> zoo.Architecture:
 
 
 @pytest.fixture
-def fake_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+def fake_distribution(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., None]]:
     """Install a tiny third-party plugin distribution on sys.path (entry-point group `zoo`)."""
     site = tmp_path / "site"
     site.mkdir()

@@ -51,7 +51,9 @@ def test_duplicate_architecture_names_both_plugins(make_plugins: Any) -> None:
     (problem,) = plugins.problems
     assert "test-plugin-0" in str(problem) and "zoo.plugins.recurrent" in str(problem)
     assert "'lstm' is already registered" in str(problem)
-    with pytest.raises(zoo.PluginError, match="already registered by plugin 'zoo.plugins.recurrent'"):
+    with pytest.raises(
+        zoo.PluginError, match=r"already registered by plugin 'zoo\.plugins\.recurrent'"
+    ):
         _ = make_plugins(Clash(), strict=True).architectures
 
 
@@ -162,7 +164,12 @@ def test_plugin_failing_import_is_a_warning_naming_its_distribution(
 
 @pytest.mark.parametrize(
     ("selection", "loaded"),
-    [(None, {"zootest_a", "zootest_b"}), ("", set()), ("zoo-a", {"zootest_a"}), ("ZOO_B,x", {"zootest_b"})],
+    [
+        (None, {"zootest_a", "zootest_b"}),
+        ("", set()),
+        ("zoo-a", {"zootest_a"}),
+        ("ZOO_B,x", {"zootest_b"}),
+    ],
 )
 def test_zoo_load_plugins_selects_distributions(
     fake_distribution: Any, monkeypatch: pytest.MonkeyPatch, selection: str | None, loaded: set[str]

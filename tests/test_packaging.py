@@ -1,0 +1,103 @@
+"""A wheel built from the sources installs outside the repo and lists the same models.
+
+Installed, the built-in plugins and exporters live under the zoo namespace; no generic
+top-level `plugins`/`exporters` package may land in site-packages.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = ("pyproject.toml", "README.md", "registry.toml", "zoo", "plugins", "exporters")
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    src = tmp_path_factory.mktemp("src")
+    for name in SOURCES:
+        origin = ROOT / name
+        if origin.is_dir():
+            shutil.copytree(
+                origin, src / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
+            )
+        else:
+            shutil.copy2(origin, src / name)
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (built,) = out.glob("zoo_rnn-*.whl")
+    return built
+
+
+def test_wheel_ships_everything_under_zoo(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert top == {"zoo"}
+    assert "zoo/registry.toml" in names
+    assert "zoo/plugins/recurrent.py" in names and "zoo/exporters/__init__.py" in names
+    registry = zipfile.ZipFile(wheel).read("zoo/registry.toml").decode()
+    assert registry == (ROOT / "registry.toml").read_text()
+
+
+def test_wheel_installed_in_a_fresh_venv_lists_the_models(wheel: Path, tmp_path: Path) -> None:
+    env = tmp_path / "venv"
+    # System site-packages provide the dependencies (torch is large); zoo itself comes only
+    # from the wheel, which the venv's own site-packages put first on sys.path.
+    venv.create(env, system_site_packages=True, with_pip=False)
+    python = env / "bin" / "python"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "-q",
+            "--no-deps",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    where = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import zoo, zoo.plugins.recurrent as p; print(zoo.__file__); print(p.__file__)",
+        ],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    assert all(Path(p).is_relative_to(env) for p in where), where
+    site = Path(where[0]).parents[1]
+    assert not (site / "plugins").exists() and not (site / "exporters").exists()
+    listed = subprocess.run(
+        [str(env / "bin" / "zoo"), "list"], cwd=tmp_path, check=True, capture_output=True, text=True
+    ).stdout
+    names = {line.split()[0] for line in listed.splitlines()[2:]}
+    assert {"rnn", "lstm", "bilstm"} <= names
