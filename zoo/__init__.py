@@ -15,6 +15,7 @@ from zoo.errors import (
     UnknownNameError,
     ZooError,
 )
+from zoo.exporting import ExportJob
 from zoo.hookspecs import hookimpl, hookspec
 from zoo.manager import Plugins, load_plugins
 from zoo.registry import ModelEntry, Registry
@@ -27,6 +28,7 @@ __all__ = [
     "CheckpointError",
     "ConfigError",
     "ExportError",
+    "ExportJob",
     "Exporter",
     "IOContract",
     "ModelEntry",

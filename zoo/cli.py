@@ -19,6 +19,8 @@ from zoo._version import __version__
 from zoo.app import App
 from zoo.errors import ZooError
 from zoo.manager import Plugins, load_plugins
+from zoo.parity import ParityReport
+from zoo.spec import parse_assignments
 from zoo.tables import format_table
 
 
@@ -154,8 +156,183 @@ def create_cli(plugins: Plugins | None = None) -> click.Group:
         ]
         click.echo(format_table(("PLUGIN", "DISTRIBUTION", "PROVIDES", "HOOKS"), table))
 
+    _add_export_commands(cli)
     plugins.add_commands(cli)
     return cli
+
+
+def _parity_table(reports: Sequence[ParityReport]) -> str:
+    rows = []
+    for report in reports:
+        for row in report.rows():
+            rows.append(
+                (
+                    report.artifact,
+                    row["output"],
+                    row["cases"],
+                    _sci(row["max_abs"]),
+                    _sci(row["max_rel"]),
+                    f"{report.atol:g}",
+                    f"{report.rtol:g}",
+                    "pass" if row["passed"] else f"FAIL {row['problem']}",
+                )
+            )
+    headers = ("ARTIFACT", "OUTPUT", "CASES", "MAX ABS", "MAX REL", "ATOL", "RTOL", "RESULT")
+    return format_table(headers, rows)
+
+
+def _sci(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2e}"
+
+
+def _failure_lines(reports: Sequence[ParityReport]) -> list[str]:
+    """One line per failing artifact: how many checks failed and the first one."""
+    lines = []
+    for report in reports:
+        if report.failures:
+            first = report.failures[0]
+            lines.append(
+                f"{report.artifact}: {len(report.failures)} of {len(report.checks)} checks "
+                f"failed; first: output {first.output!r} at {first.case}: {first.problem}"
+            )
+    return lines
+
+
+tolerance = click.FloatRange(min=0.0, min_open=True)
+
+
+def _add_export_commands(cli: click.Group) -> None:
+    @cli.command("export")
+    @click.argument("name", required=False)
+    @click.option(
+        "--checkpoint",
+        type=click.Path(path_type=Path),
+        help="Export a trained checkpoint directory instead of a registry entry.",
+    )
+    @click.option("--onnx", "formats", flag_value="onnx", multiple=True, help="ONNX (onnxruntime).")
+    @click.option(
+        "--torchscript", "formats", flag_value="torchscript", multiple=True, help="TorchScript."
+    )
+    @click.option("--pt2", "formats", flag_value="pt2", multiple=True, help="torch.export .pt2.")
+    @click.option("--format", "formats", multiple=True, help="Any registered exporter by name.")
+    @click.option("--all", "all_formats", is_flag=True, help="Every registered exporter.")
+    @click.option(
+        "--out", type=click.Path(path_type=Path), default=Path("exports"), show_default=True
+    )
+    @click.option(
+        "--opset", type=click.IntRange(17, 23), default=18, show_default=True, help="ONNX opset."
+    )
+    @click.option("--legacy", is_flag=True, help="ONNX via the deprecated TorchScript exporter.")
+    @click.option(
+        "--atol", type=tolerance, help="Absolute tolerance (default: the exporter's, 1e-5)."
+    )
+    @click.option(
+        "--rtol", type=tolerance, help="Relative tolerance (default: the exporter's, 1e-4)."
+    )
+    @click.option("--seed", type=int, default=0, show_default=True, help="Seed of random weights.")
+    @click.option(
+        "--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Config override."
+    )
+    @json_option
+    @click.pass_context
+    def export(
+        ctx: click.Context,
+        name: str | None,
+        checkpoint: Path | None,
+        formats: tuple[str, ...],
+        all_formats: bool,
+        out: Path,
+        opset: int,
+        legacy: bool,
+        atol: float | None,
+        rtol: float | None,
+        seed: int,
+        assignments: tuple[str, ...],
+        as_json: bool,
+    ) -> None:
+        """Export model NAME (or --checkpoint DIR) and prove parity with PyTorch.
+
+        Each artifact is loaded back in its own runtime and compared with eager PyTorch on
+        every output (y, hidden, h_n, c_n) at shapes never traced, with and without initial
+        states, and chunk by chunk for unidirectional models. Only artifacts that pass are
+        written to --out; a JSON report goes beside them. Exit status 1 if any fails.
+
+        \b
+        zoo export bilstm --onnx
+        zoo export lstm --all --out build/
+        zoo export --checkpoint runs/lstm --onnx
+        """
+        from zoo import models
+        from zoo.exporting import export_model
+
+        app = _app(ctx)
+        if (name is None) == (checkpoint is None):
+            raise click.UsageError("Give a model NAME or --checkpoint DIR (one of them).")
+        chosen = sorted(app.plugins.exporters) if all_formats else list(dict.fromkeys(formats))
+        exporters = [app.plugins.exporter(f) for f in chosen or ["onnx"]]
+        overrides = parse_assignments(assignments)
+        if checkpoint is not None:
+            if overrides:
+                raise click.UsageError("--set cannot change a checkpoint's config.")
+            source = models.from_checkpoint(app, checkpoint)
+        else:
+            assert name is not None
+            source = models.from_name(app, name, overrides, seed=seed)
+        summary = export_model(
+            source,
+            exporters,
+            out,
+            opset=opset,
+            legacy=legacy,
+            atol=atol,
+            rtol=rtol,
+            progress=lambda line: click.echo(line, err=True),
+        )
+        reports = [a.report for a in summary.artifacts if a.report is not None]
+        if as_json:
+            _echo_json(summary.to_dict())
+        else:
+            click.echo(_parity_table(reports))
+            click.echo(f"report: {summary.report_path}")
+        errors = [f"{a.exporter}: {a.error}" for a in summary.artifacts if a.error]
+        errors += _failure_lines(reports)
+        if errors:
+            raise ZooError("Export failed; nothing failing was written.\n  " + "\n  ".join(errors))
+
+    @cli.command()
+    @click.argument("artifact", type=click.Path(path_type=Path))
+    @click.option(
+        "--checkpoint",
+        type=click.Path(path_type=Path),
+        help="The checkpoint it was exported from (default: the one recorded in it).",
+    )
+    @click.option("--atol", type=tolerance, help="Absolute tolerance (default: the exporter's).")
+    @click.option("--rtol", type=tolerance, help="Relative tolerance (default: the exporter's).")
+    @json_option
+    @click.pass_context
+    def verify(
+        ctx: click.Context,
+        artifact: Path,
+        checkpoint: Path | None,
+        atol: float | None,
+        rtol: float | None,
+        as_json: bool,
+    ) -> None:
+        """Re-run the parity check of an exported ARTIFACT against PyTorch.
+
+        The reference model is rebuilt from the artifact's zoo metadata: the same seeded
+        random weights, or the checkpoint it was exported from (sha256 checked).
+        Exit status 1 if any output differs.
+        """
+        from zoo.exporting import verify_artifact
+
+        report = verify_artifact(_app(ctx), artifact, checkpoint, atol, rtol)
+        if as_json:
+            _echo_json(report.to_dict())
+        else:
+            click.echo(_parity_table([report]))
+        if not report.passed:
+            raise ZooError("Parity failed:\n  " + "\n  ".join(_failure_lines([report])))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

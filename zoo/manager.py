@@ -31,7 +31,12 @@ from zoo.spec import Architecture, Exporter
 
 ENTRY_POINT_GROUP = "zoo"
 DISTRIBUTION = "zoo-rnn"
-BUILTIN_PLUGINS = ("zoo.plugins.recurrent",)
+BUILTIN_PLUGINS = (
+    "zoo.plugins.recurrent",
+    "zoo.exporters.onnx",
+    "zoo.exporters.torchscript",
+    "zoo.exporters.pt2",
+)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 log = logging.getLogger("zoo")
@@ -228,8 +233,8 @@ def _check_spec(spec: Architecture | Exporter, plugin: str) -> None:
     if isinstance(spec, Architecture):
         problems += _architecture_problems(values)
     else:
-        if not callable(values["export"]) or not callable(values["load"]):
-            problems.append("export and load must be callable")
+        if not all(callable(values[k]) for k in ("export", "load", "read_metadata")):
+            problems.append("export, load and read_metadata must be callable")
         if not isinstance(values["suffix"], str) or not values["suffix"].startswith("."):
             problems.append(f"suffix {values['suffix']!r} must start with '.'")
     if problems:

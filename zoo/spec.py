@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,6 +89,8 @@ class IOContract:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "input_names": list(self.input_names),
+            "output_names": list(self.output_names),
             "inputs": {t.name: {"shape": list(t.shape), "dtype": t.dtype} for t in self.inputs},
             "outputs": {t.name: {"shape": list(t.shape), "dtype": t.dtype} for t in self.outputs},
             "states": list(self.states),
@@ -98,7 +100,7 @@ class IOContract:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
+        return json.dumps(self.to_dict())
 
 
 def recurrent_contract(
@@ -221,18 +223,47 @@ def _check_ranges(arch: str, config: Mapping[str, Any]) -> None:
 
 @dataclass(frozen=True)
 class Exporter:
-    """An export format a plugin registers (see `zoo.exporting` for the call protocol).
+    """An export format a plugin registers; `zoo.exporting` drives it.
 
-    `export(job)` writes `job.path` for a model and returns metadata; `load(path)` returns
-    a runner `(inputs: dict[str, ndarray]) -> dict[str, ndarray]` in the format's own runtime,
-    which the parity check compares against eager PyTorch within `atol`/`rtol`.
+    - `export(job: zoo.ExportJob) -> dict` writes `job.path` (a temporary file that zoo
+      renames into place only after parity passes) and returns facts for the report
+      (for example which torch exporter produced it).
+    - `load(path) -> runner`: the artifact in its own runtime; `runner(inputs)` maps a dict
+      of float32 arrays named as the contract's inputs (states always given) to a dict of
+      arrays named as its outputs.
+    - `read_metadata(path) -> dict[str, str]`: the `zoo.*` metadata `export` embedded, so
+      that `zoo verify` can rebuild the reference model.
+    - `annotate(path, summary)`: optional; embeds the parity summary after it passed.
+    - `atol`/`rtol`: the default parity tolerances for this format.
     """
 
     name: str
     suffix: str
     export: Callable[..., Any]
     load: Callable[..., Any]
+    read_metadata: Callable[..., Any]
     description: str = ""
+    annotate: Callable[..., Any] | None = None
     atol: float = 1e-5
     rtol: float = 1e-4
     plugin: str = field(default="", compare=False)
+
+
+def parse_assignments(items: Iterable[str]) -> Config:
+    """`["hidden_size=64", "dropout=0.1"]` -> `{"hidden_size": 64, "dropout": 0.1}`.
+
+    Values are TOML literals (`64`, `0.1`, `true`, `"text"`); anything else is a string.
+    """
+    import tomllib
+
+    parsed: Config = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise ConfigError(f"Expected key=value, got {item!r} (for example hidden_size=64).")
+        try:
+            parsed[key] = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            parsed[key] = raw.strip()
+    return parsed

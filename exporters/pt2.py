@@ -1,0 +1,80 @@
+"""Built-in `pt2` exporter: a `torch.export` program saved with `torch.export.save`.
+
+PyTorch's forward-looking format. torch.export specializes the sequence length of torch's
+recurrent modules, so the program is traced on a copy whose RNN/LSTM/GRU call zoo's custom
+ops: batch and seq stay dynamic. Loading the file needs those ops registered, which
+`import zoo.recurrent_ops` (done by this exporter's `load`) does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import zoo
+
+EXTRA = "zoo.json"
+
+
+def export(job: zoo.ExportJob) -> dict[str, Any]:
+    import torch
+
+    from zoo.recurrent_ops import exportable_copy
+    from zoo.tracing import dynamic_shapes, example_args, quiet_export
+
+    with quiet_export():
+        program = torch.export.export(
+            exportable_copy(job.module),
+            example_args(job.contract, job.example),
+            dynamic_shapes=dynamic_shapes(job.contract),
+        )
+        torch.export.save(program, str(job.path), extra_files={EXTRA: json.dumps(job.metadata())})
+    return {"route": "torch.export"}
+
+
+def load(path: Path) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    import torch
+
+    import zoo.recurrent_ops  # noqa: F401  registers the zoo:: ops the program calls
+    from zoo.tracing import quiet_export
+
+    with quiet_export():
+        module = torch.export.load(str(path)).module()
+    contract = json.loads(read_metadata(path)["zoo.io"])
+    inputs, outputs = contract["input_names"], contract["output_names"]
+
+    def run(feeds: dict[str, Any]) -> dict[str, Any]:
+        with torch.no_grad():
+            result = module(*(torch.from_numpy(feeds[n]) for n in inputs))
+        return {n: t.numpy() for n, t in zip(outputs, result, strict=True)}
+
+    return run
+
+
+def read_metadata(path: Path) -> dict[str, str]:
+    import torch
+
+    import zoo.recurrent_ops  # noqa: F401
+    from zoo.tracing import quiet_export
+
+    extra = {EXTRA: ""}
+    with quiet_export():
+        torch.export.load(str(path), extra_files=extra)
+    values: dict[str, str] = json.loads(extra[EXTRA])
+    return values
+
+
+@zoo.hookimpl
+def register_exporters(register: Callable[[zoo.Exporter], None]) -> None:
+    register(
+        zoo.Exporter(
+            name="pt2",
+            suffix=".pt2",
+            description="torch.export program (.pt2) with dynamic batch and seq.",
+            export=export,
+            load=load,
+            read_metadata=read_metadata,
+        )
+    )

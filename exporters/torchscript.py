@@ -1,0 +1,88 @@
+"""Built-in `torchscript` exporter: `torch.jit.script` (trace where scripting fails).
+
+TorchScript is deprecated in torch 2.13 (it warns on every call; zoo silences that notice)
+but still the format many C++ deployments load. A bare nn.LSTM cannot be the scripted
+top-level module; zoo's models wrap it, and TorchScript keeps no shape specialization, so
+batch and seq stay dynamic. Metadata lives in the archive's extra file `zoo.json`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import zoo
+
+EXTRA = "zoo.json"
+
+
+def export(job: zoo.ExportJob) -> dict[str, Any]:
+    import torch
+
+    from zoo.tracing import example_args, quiet_export
+
+    model = copy.deepcopy(job.module).eval()
+    with quiet_export():
+        try:
+            program, method = torch.jit.script(model), "script"
+        except Exception as exc:  # not scriptable (dynamic Python): tracing keeps the ops
+            args = example_args(job.contract, job.example)
+            program, method = torch.jit.trace(model, args, check_trace=False), "trace"
+            reason = str(exc).splitlines()[0][:200]
+        else:
+            reason = ""
+        meta = {**job.metadata(), "zoo.exporter": f"torchscript:{method}"}
+        torch.jit.save(program, str(job.path), _extra_files={EXTRA: json.dumps(meta)})
+    return {"route": method, **({"script_error": reason} if reason else {})}
+
+
+def load(path: Path) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    import torch
+
+    from zoo.tracing import quiet_export
+
+    with quiet_export():
+        program = torch.jit.load(str(path), map_location="cpu")
+    meta = read_metadata(path)
+    contract = json.loads(meta["zoo.io"])
+    return _runner(program, contract["input_names"], contract["output_names"])
+
+
+def _runner(program: Any, inputs: list[str], outputs: list[str]) -> Callable[..., dict[str, Any]]:
+    import torch
+
+    def run(feeds: dict[str, Any]) -> dict[str, Any]:
+        with torch.no_grad():
+            result = program(*(torch.from_numpy(feeds[n]) for n in inputs))
+        return {n: t.numpy() for n, t in zip(outputs, result, strict=True)}
+
+    return run
+
+
+def read_metadata(path: Path) -> dict[str, str]:
+    import torch
+
+    from zoo.tracing import quiet_export
+
+    extra = {EXTRA: ""}
+    with quiet_export():
+        torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+    values: dict[str, str] = json.loads(extra[EXTRA])
+    return values
+
+
+@zoo.hookimpl
+def register_exporters(register: Callable[[zoo.Exporter], None]) -> None:
+    register(
+        zoo.Exporter(
+            name="torchscript",
+            suffix=".torchscript.pt",
+            description="TorchScript (deprecated in torch 2.13); parity in its runtime.",
+            export=export,
+            load=load,
+            read_metadata=read_metadata,
+        )
+    )

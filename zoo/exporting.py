@@ -1,0 +1,272 @@
+"""Export a model with every chosen exporter, prove parity, and install only what passes.
+
+For each exporter: write to a temporary file beside the destination, load it back in its own
+runtime, compare every output against eager PyTorch on shapes never traced, embed the parity
+summary, then rename into place. An artifact that fails parity is never installed, so a file
+at the destination is always one that passed; the JSON report says what failed and why.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import ZooError
+from zoo.fsutil import atomic_output, atomic_write_text, ensure_dir
+from zoo.inputs import make_inputs
+from zoo.models import SourceModel
+from zoo.parity import TRACE_BATCH, TRACE_SEQ, ParityReport, Reference, check_runner, references
+from zoo.spec import Exporter, IOContract
+
+#: Default ONNX opset: the torch.export-based exporter's native one.
+DEFAULT_OPSET = 18
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ExportJob:
+    """What an exporter's `export(job)` gets: the model, where to write, the options."""
+
+    source: SourceModel
+    path: Path
+    opset: int = DEFAULT_OPSET
+    legacy: bool = False
+    exporter: str = ""
+
+    @property
+    def module(self) -> Any:
+        return self.source.module
+
+    @property
+    def contract(self) -> IOContract:
+        return self.source.contract
+
+    @property
+    def example(self) -> dict[str, Any]:
+        """The tracing inputs (batch 2, seq 7, states given); no parity case uses this shape."""
+        return make_inputs(self.contract, TRACE_BATCH, TRACE_SEQ, states=True, seed=7)
+
+    def metadata(self) -> dict[str, str]:
+        return {**self.source.metadata(), "zoo.exporter": self.exporter}
+
+
+@dataclass
+class ArtifactResult:
+    exporter: str
+    path: Path
+    installed: bool
+    report: ParityReport | None
+    seconds: float
+    error: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.installed and self.report is not None and self.report.passed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "exporter": self.exporter,
+            "path": str(self.path),
+            "installed": self.installed,
+            "passed": self.passed,
+            "seconds": round(self.seconds, 3),
+            "error": self.error,
+            "parity": self.report.to_dict() if self.report else None,
+        }
+
+
+@dataclass
+class ExportSummary:
+    model: str
+    weights: dict[str, Any]
+    artifacts: list[ArtifactResult] = field(default_factory=list)
+    report_path: Path | None = None
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.artifacts) and all(a.passed for a in self.artifacts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "weights": self.weights,
+            "passed": self.passed,
+            "report": str(self.report_path) if self.report_path else None,
+            "artifacts": [a.to_dict() for a in self.artifacts],
+        }
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
+
+
+def export_one(
+    source: SourceModel,
+    exporter: Exporter,
+    final: Path,
+    refs: Sequence[Reference],
+    *,
+    opset: int,
+    legacy: bool,
+    atol: float | None,
+    rtol: float | None,
+) -> ArtifactResult:
+    """Export, check parity on the temporary file, and install it only if it passed."""
+    start = time.perf_counter()
+    report: ParityReport | None = None
+    try:
+        with atomic_output(final) as tmp:
+            job = ExportJob(source, tmp, opset=opset, legacy=legacy, exporter=exporter.name)
+            info = exporter.export(job) or {}
+            runner = exporter.load(tmp)
+            report = check_runner(
+                runner,
+                source.contract,
+                refs,
+                artifact=str(final),
+                exporter=exporter.name,
+                atol=exporter.atol if atol is None else atol,
+                rtol=exporter.rtol if rtol is None else rtol,
+            )
+            report.info = dict(info)
+            if not report.passed:
+                raise _Rejected
+            if exporter.annotate is not None:
+                exporter.annotate(tmp, report.summary())
+    except _Rejected:
+        return ArtifactResult(exporter.name, final, False, report, time.perf_counter() - start)
+    except ZooError as exc:
+        return ArtifactResult(
+            exporter.name, final, False, report, time.perf_counter() - start, str(exc)
+        )
+    except Exception as exc:  # a torch/onnx failure: reported against this exporter
+        error = f"export failed: {_first_line(exc)} (run with --debug for the traceback)"
+        if _debug():
+            raise
+        return ArtifactResult(
+            exporter.name, final, False, report, time.perf_counter() - start, error
+        )
+    return ArtifactResult(exporter.name, final, True, report, time.perf_counter() - start)
+
+
+class _Rejected(Exception):
+    """Parity failed: leave the temporary artifact uninstalled."""
+
+
+def _debug() -> bool:
+    import os
+
+    return os.environ.get("ZOO_DEBUG", "") not in ("", "0")
+
+
+def export_model(
+    source: SourceModel,
+    exporters: Sequence[Exporter],
+    out_dir: Path,
+    *,
+    opset: int = DEFAULT_OPSET,
+    legacy: bool = False,
+    atol: float | None = None,
+    rtol: float | None = None,
+    progress: Progress = lambda _: None,
+) -> ExportSummary:
+    """Run each exporter in turn; write `<name>.parity.json` beside the artifacts."""
+    ensure_dir(out_dir)
+    if not exporters:
+        raise ZooError("No exporter chosen. Pass --onnx, --torchscript, --pt2 or --all.")
+    progress(f"reference: eager PyTorch {source.name} ({_describe_weights(source.weights)})")
+    refs = references(source.module, source.contract)
+    summary = ExportSummary(source.name, source.weights)
+    for i, exporter in enumerate(exporters, 1):
+        final = out_dir / f"{source.name}{exporter.suffix}"
+        progress(f"[{i}/{len(exporters)}] {exporter.name}: exporting to {final}")
+        result = export_one(
+            source, exporter, final, refs, opset=opset, legacy=legacy, atol=atol, rtol=rtol
+        )
+        state = "passed" if result.passed else "FAILED"
+        progress(f"[{i}/{len(exporters)}] {exporter.name}: parity {state} ({result.seconds:.1f} s)")
+        summary.artifacts.append(result)
+    summary.report_path = out_dir / f"{source.name}.parity.json"
+    atomic_write_text(summary.report_path, json.dumps(summary.to_dict(), indent=2) + "\n")
+    return summary
+
+
+def _describe_weights(weights: dict[str, Any]) -> str:
+    if weights.get("kind") == "random":
+        return f"random weights, seed {weights['seed']}; no checkpoint given"
+    return f"checkpoint {weights.get('path')} sha256 {str(weights.get('sha256'))[:12]}"
+
+
+def find_exporter(exporters: dict[str, Exporter], path: Path) -> Exporter:
+    """The exporter whose suffix ends the artifact's file name (longest suffix wins)."""
+    matches = [e for e in exporters.values() if path.name.endswith(e.suffix)]
+    if not matches:
+        suffixes = ", ".join(sorted(f"{e.suffix} ({e.name})" for e in exporters.values()))
+        raise ZooError(f"Cannot tell the format of {str(path)!r}: known suffixes are {suffixes}.")
+    return max(matches, key=lambda e: len(e.suffix))
+
+
+def source_from_metadata(app: Any, meta: dict[str, str], checkpoint: Path | None) -> SourceModel:
+    """Rebuild the eager model an artifact was exported from, using its `zoo.*` metadata."""
+    from zoo.models import from_checkpoint, seeded
+
+    try:
+        arch = app.plugins.architecture(meta["zoo.architecture"])
+        config = arch.resolve(json.loads(meta["zoo.config"]))
+        weights = json.loads(meta["zoo.weights"])
+    except KeyError as exc:
+        raise ZooError(f"The artifact has no zoo metadata {exc}; was it exported by zoo?") from None
+    name = meta.get("zoo.model", arch.name)
+    if weights.get("kind") == "random" and checkpoint is None:
+        return SourceModel(name, arch, config, seeded(arch, config, int(weights["seed"])), weights)
+    path = checkpoint or (Path(weights["path"]) if weights.get("path") else None)
+    if path is None:
+        raise ZooError("The artifact was exported from a checkpoint; pass --checkpoint DIR.")
+    source = from_checkpoint(app, path, name=name)
+    recorded = weights.get("sha256")
+    if recorded and source.weights["sha256"] != recorded:
+        raise ZooError(
+            f"Checkpoint {str(path)!r} (sha256 {source.weights['sha256'][:12]}...) is not the one "
+            f"the artifact was exported from (sha256 {recorded[:12]}...)."
+        )
+    return source
+
+
+def verify_artifact(
+    app: Any, path: Path, checkpoint: Path | None, atol: float | None, rtol: float | None
+) -> ParityReport:
+    """Re-run the parity of an existing artifact against its rebuilt reference model."""
+    if not path.is_file():
+        raise ZooError(f"Artifact {str(path)!r} does not exist.")
+    exporter = find_exporter(app.plugins.exporters, path)
+    try:
+        meta = exporter.read_metadata(path)
+    except ZooError:
+        raise
+    except Exception as exc:
+        raise ZooError(
+            f"Cannot read {str(path)!r} as {exporter.name}: {_first_line(exc)}"
+        ) from None
+    source = source_from_metadata(app, meta, checkpoint)
+    refs = references(source.module, source.contract)
+    try:
+        runner = exporter.load(path)
+    except Exception as exc:
+        raise ZooError(
+            f"Cannot load {str(path)!r} as {exporter.name}: {_first_line(exc)}"
+        ) from None
+    return check_runner(
+        runner,
+        source.contract,
+        refs,
+        artifact=str(path),
+        exporter=exporter.name,
+        atol=exporter.atol if atol is None else atol,
+        rtol=exporter.rtol if rtol is None else rtol,
+    )
