@@ -36,7 +36,8 @@ def make_plugins() -> Callable[..., Plugins]:
 
 @pytest.fixture
 def plugins(make_plugins: Callable[..., Plugins]) -> Plugins:
-    return make_plugins()
+    """Built-ins plus every installed third-party plugin (CI installs examples/zoo-gru)."""
+    return make_plugins(third_party=True)
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def invoke(plugins: Plugins) -> Callable[..., Any]:
 
 
 def architecture_names() -> list[str]:
-    return sorted(load_plugins(third_party=False).architectures)
+    return sorted(load_plugins().architectures)
 
 
 @pytest.fixture(params=architecture_names())

@@ -21,6 +21,7 @@ from zoo.inputs import make_inputs
 from zoo.models import SourceModel
 from zoo.parity import TRACE_BATCH, TRACE_SEQ, ParityReport, Reference, check_runner, references
 from zoo.spec import Exporter, IOContract
+from zoo.testing import check_module
 
 #: Default ONNX opset: the torch.export-based exporter's native one.
 DEFAULT_OPSET = 18
@@ -181,6 +182,7 @@ def export_model(
     if not exporters:
         raise ZooError("No exporter chosen. Pass --onnx, --torchscript, --pt2 or --all.")
     progress(f"reference: eager PyTorch {source.name} ({_describe_weights(source.weights)})")
+    check_module(source.module, source.arch, source.config)  # names the plugin if broken
     refs = references(source.module, source.contract)
     summary = ExportSummary(source.name, source.weights)
     for i, exporter in enumerate(exporters, 1):

@@ -1,19 +1,25 @@
-"""Checks for architecture authors: one call proves a model follows the forward contract.
+"""Checks for plugin authors: one call per architecture proves it works with zoo.
 
-    from zoo.testing import check_forward_contract
-    def test_gru(): check_forward_contract(my_architecture)
+    from zoo.testing import check_architecture
+    def test_gru(tmp_path): check_architecture("gru", out_dir=tmp_path)
 
-Each check raises `zoo.PluginError` naming the plugin and what is wrong.
+`check_architecture` runs `check_forward_contract` (shapes, dtypes, states default to zeros)
+and then every registered exporter with its parity check. Contract failures raise
+`zoo.PluginError` naming the plugin; parity failures raise `zoo.ParityError`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from zoo.errors import PluginError
 from zoo.inputs import make_inputs
 from zoo.spec import BATCH, SEQ, Architecture
+
+if TYPE_CHECKING:
+    from zoo.manager import Plugins
 
 #: (batch, seq) shapes the contract check runs: batch 1, seq 1 and a longer mix.
 CONTRACT_SHAPES: tuple[tuple[int, int], ...] = ((1, 1), (1, 9), (3, 1), (4, 13))
@@ -64,7 +70,9 @@ def check_forward_contract(
                         )
 
 
-def _check_outputs(plugin: str, where: str, specs: Any, outputs: Any, batch: int, seq: int) -> None:
+def _check_outputs(
+    plugin: str, where: str, specs: Any, outputs: Any, batch: int, seq: int, finite: bool = True
+) -> None:
     import torch
 
     names = [s.name for s in specs]
@@ -92,5 +100,80 @@ def _check_outputs(plugin: str, where: str, specs: Any, outputs: Any, batch: int
             raise PluginError(
                 plugin, f"forward of {where}: output {spec.name!r} is {tensor.dtype}, not float32."
             )
-        if not torch.isfinite(tensor).all():
+        if finite and not torch.isfinite(tensor).all():
             raise PluginError(plugin, f"forward of {where}: output {spec.name!r} has NaN or inf.")
+
+
+def check_module(module: Any, arch: Architecture, config: Mapping[str, Any]) -> None:
+    """Run an already built model once (batch 2, seq 3, states given) against the contract.
+
+    What `zoo export` does before anything else, so that a plugin's model that breaks the
+    contract fails with its plugin named instead of deep inside an exporter.
+    """
+    import torch
+
+    contract = arch.io(config)
+    arrays = make_inputs(contract, 2, 3, states=True)
+    try:
+        with torch.no_grad():
+            outputs = module(*(torch.from_numpy(arrays[n]) for n in contract.input_names))
+    except Exception as exc:
+        raise PluginError(
+            arch.plugin or arch.name,
+            f"forward of {arch.name!r} failed on the contract's inputs "
+            f"({', '.join(contract.input_names)}): {type(exc).__name__}: {exc}",
+        ) from None
+    where = f"{arch.name!r} at batch=2, seq=3, states=True"
+    # Structure only: NaN/inf in trained weights is for parity to report, per output.
+    _check_outputs(arch.plugin or arch.name, where, contract.outputs, outputs, 2, 3, finite=False)
+
+
+def check_architecture(
+    arch: Architecture | str,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    exporters: Iterable[str] | None = None,
+    out_dir: Path | None = None,
+    plugins: Plugins | None = None,
+) -> None:
+    """The one-line test for a plugin architecture: contract, then every exporter's parity.
+
+        def test_gru(tmp_path):
+            zoo.testing.check_architecture("gru", out_dir=tmp_path)
+
+    Builds the model, checks the forward contract at several shapes (with and without
+    states), then exports it through every registered exporter (or `exporters`) and runs
+    the parity check. Raises `PluginError` (contract) or `ParityError` naming what failed.
+    """
+    import tempfile
+
+    from zoo.errors import ParityError
+    from zoo.exporting import export_model
+    from zoo.manager import load_plugins
+    from zoo.models import SourceModel, seeded
+
+    plugins = plugins if plugins is not None else load_plugins()
+    spec = plugins.architecture(arch) if isinstance(arch, str) else arch
+    check_forward_contract(spec, overrides)
+    config = spec.resolve(overrides)
+    source = SourceModel(
+        spec.name, spec, config, seeded(spec, config, 0), {"kind": "random", "seed": 0}
+    )
+    chosen = [
+        plugins.exporter(e) for e in (exporters if exporters is not None else plugins.exporters)
+    ]
+    with tempfile.TemporaryDirectory() as scratch:
+        summary = export_model(source, chosen, out_dir or Path(scratch))
+    problems = []
+    for artifact in summary.artifacts:
+        if artifact.error:
+            problems.append(f"{artifact.exporter}: {artifact.error}")
+        elif artifact.report is not None and artifact.report.failures:
+            first = artifact.report.failures[0]
+            problems.append(
+                f"{artifact.exporter}: {first.output!r} at {first.case}: {first.problem}"
+            )
+    if problems:
+        raise ParityError(
+            f"Architecture {spec.name!r} failed export parity: " + "; ".join(problems)
+        )
