@@ -51,6 +51,36 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
+@pytest.fixture(scope="module")
+def plugin_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    src = tmp_path_factory.mktemp("gru-src")
+    shutil.copytree(
+        ROOT / "examples" / "zoo-gru",
+        src,
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"),
+    )
+    out = tmp_path_factory.mktemp("gru-dist")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (built,) = out.glob("zoo_gru-*.whl")
+    return built
+
+
 def test_wheel_ships_everything_under_zoo(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
@@ -61,7 +91,9 @@ def test_wheel_ships_everything_under_zoo(wheel: Path) -> None:
     assert registry == (ROOT / "registry.toml").read_text()
 
 
-def test_wheel_installed_in_a_fresh_venv_lists_the_models(wheel: Path, tmp_path: Path) -> None:
+def test_wheels_installed_in_a_fresh_venv_list_and_export(
+    wheel: Path, plugin_wheel: Path, tmp_path: Path
+) -> None:
     env = tmp_path / "venv"
     # System site-packages provide the dependencies (torch is large); zoo itself comes only
     # from the wheel, which the venv's own site-packages put first on sys.path.
@@ -100,4 +132,18 @@ def test_wheel_installed_in_a_fresh_venv_lists_the_models(wheel: Path, tmp_path:
         [str(env / "bin" / "zoo"), "list"], cwd=tmp_path, check=True, capture_output=True, text=True
     ).stdout
     names = {line.split()[0] for line in listed.splitlines()[2:]}
-    assert {"rnn", "lstm", "bilstm"} <= names
+    assert {"rnn", "lstm", "bilstm", "gru", "gru-2x64"} <= names
+    exported = subprocess.run(
+        [str(env / "bin" / "zoo"), "export", "gru", "--all", "--out", "out"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {
+        "gru.onnx",
+        "gru.ort.onnx",
+        "gru.pt2",
+        "gru.torchscript.pt",
+        "gru.parity.json",
+    }
