@@ -42,7 +42,7 @@ def export(job: zoo.ExportJob) -> dict[str, Any]:
     model = onnx.load(str(job.path))
     check_graph(model, contract)
     meta = {**job.metadata(), "zoo.exporter": f"onnx:{route}", "onnx.version": onnx.__version__}
-    _set_metadata(model, meta)
+    set_metadata(model, meta)
     onnx.save(model, str(job.path))
     onnx.checker.check_model(str(job.path), full_check=True)
     nodes = Counter(node.op_type for node in model.graph.node)
@@ -127,7 +127,8 @@ def check_graph(model: Any, contract: zoo.IOContract) -> None:
         raise ExportError(f"ONNX graph loops over time ({', '.join(sorted(set(unrolled)))} nodes).")
 
 
-def _set_metadata(model: Any, values: dict[str, str]) -> None:
+def set_metadata(model: Any, values: dict[str, str]) -> None:
+    """Add or replace `metadata_props` entries."""
     props = {p.key: p for p in model.metadata_props}
     for key, value in values.items():
         if key in props:
@@ -163,7 +164,7 @@ def annotate(path: Path, summary: dict[str, Any]) -> None:
     import onnx
 
     model = onnx.load(str(path))
-    _set_metadata(model, {"zoo.parity": json.dumps(summary, sort_keys=True)})
+    set_metadata(model, {"zoo.parity": json.dumps(summary, sort_keys=True)})
     onnx.save(model, str(path))
 
 

@@ -100,6 +100,16 @@ def test_legacy_onnx_route(plugins: zoo.Plugins, name: str, tmp_path: Path) -> N
     assert sum(n.op_type in RECURRENT_OPS for n in model.graph.node) == 2
 
 
+def test_int8_export_has_dynamic_quantized_lstm_nodes(plugins: zoo.Plugins, tmp_path: Path) -> None:
+    source = _source(plugins, "lstm", 2)
+    (result,) = export_model(source, [plugins.exporter("onnx-int8")], tmp_path).artifacts
+    assert result.passed and result.report is not None
+    ops = [n.op_type for n in onnx.load(str(result.path)).graph.node]
+    assert ops.count("DynamicQuantizeLSTM") == 2 and "LSTM" not in ops
+    assert result.report.atol == 0.02
+    assert result.report.info["quantized_nodes"]["DynamicQuantizeLSTM"] == 2
+
+
 @pytest.mark.parametrize("opset", [17, 23])
 def test_opsets_at_both_ends(plugins: zoo.Plugins, opset: int, tmp_path: Path) -> None:
     summary = export_model(
@@ -139,8 +149,11 @@ def test_artifacts_reload_in_a_fresh_process(
     got = json.loads(out.stdout)
     with torch.no_grad():
         expected = source.module(*(torch.from_numpy(feeds[n]) for n in source.contract.input_names))
+    spec = plugins.exporter(exporter)
     for name, tensor in zip(source.contract.output_names, expected, strict=True):
-        np.testing.assert_allclose(np.array(got[name]), tensor.numpy(), atol=1e-5, rtol=1e-4)
+        np.testing.assert_allclose(
+            np.array(got[name]), tensor.numpy(), atol=spec.atol, rtol=spec.rtol
+        )
 
 
 def _broken_onnx_plugin(plugins: zoo.Plugins) -> object:

@@ -142,6 +142,7 @@ def test_wheels_installed_in_a_fresh_venv_list_and_export(
     assert exported.returncode == 0, exported.stderr
     assert {p.name for p in (tmp_path / "out").iterdir()} == {
         "gru.onnx",
+        "gru.int8.onnx",
         "gru.ort.onnx",
         "gru.pt2",
         "gru.torchscript.pt",

@@ -34,6 +34,7 @@ DISTRIBUTION = "zoo-rnn"
 BUILTIN_PLUGINS = (
     "zoo.plugins.recurrent",
     "zoo.exporters.onnx",
+    "zoo.exporters.onnx_int8",
     "zoo.exporters.torchscript",
     "zoo.exporters.pt2",
 )
