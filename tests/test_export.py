@@ -300,7 +300,13 @@ def test_export_a_checkpoint_and_verify_it(
         (["export", "lstn"], "Unknown model 'lstn'. Did you mean 'lstm'?"),
         (["export", "lstm", "--opset", "9"], "9 is not in the range 17<=x<=23"),
         (["export", "lstm", "--atol", "0"], "0.0 is not in the range x>0"),
-        (["export", "lstm", "--set", "hiden_size=3"], "Did you mean 'hidden_size'?"),
+        (
+            ["export", "lstm", "--set", "hiden_size=3"],
+            "Invalid value for '--set': Unknown config key",
+        ),
+        (["export", "lstm", "--set", "hidden_size=0"], "must be a positive integer, got 0"),
+        (["export", "lstm", "--set", "hidden_size"], "Expected key=value, got 'hidden_size'"),
+        (["export", "../lstm"], "Unknown model '../lstm'"),
         (["verify", "nothing.onnx"], "Artifact 'nothing.onnx' does not exist."),
     ],
 )

@@ -6,10 +6,11 @@ them inside the library functions they call.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import click
 
 from zoo._version import __version__
 from zoo.app import App
-from zoo.errors import ZooError
+from zoo.errors import ConfigError, ZooError
 from zoo.manager import Plugins, load_plugins
 from zoo.parity import ParityReport
 from zoo.spec import parse_assignments
@@ -51,6 +52,15 @@ def _app(ctx: click.Context) -> App:
     app = ctx.find_object(App)
     assert app is not None, "the zoo group creates the App"
     return app
+
+
+@contextlib.contextmanager
+def set_errors() -> Iterator[None]:
+    """A bad --set value is a usage error (exit 2), like any other bad option value."""
+    try:
+        yield
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--set'") from None
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
@@ -270,14 +280,14 @@ def _add_export_commands(cli: click.Group) -> None:
             raise click.UsageError("Give a model NAME or --checkpoint DIR (one of them).")
         chosen = sorted(app.plugins.exporters) if all_formats else list(dict.fromkeys(formats))
         exporters = [app.plugins.exporter(f) for f in chosen or ["onnx"]]
-        overrides = parse_assignments(assignments)
         if checkpoint is not None:
-            if overrides:
+            if assignments:
                 raise click.UsageError("--set cannot change a checkpoint's config.")
             source = models.from_checkpoint(app, checkpoint)
         else:
             assert name is not None
-            source = models.from_name(app, name, overrides, seed=seed)
+            with set_errors():
+                source = models.from_name(app, name, parse_assignments(assignments), seed=seed)
         summary = export_model(
             source,
             exporters,

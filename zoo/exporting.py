@@ -19,7 +19,16 @@ from zoo.errors import ZooError
 from zoo.fsutil import atomic_output, atomic_write_text, ensure_dir
 from zoo.inputs import make_inputs
 from zoo.models import SourceModel
-from zoo.parity import TRACE_BATCH, TRACE_SEQ, ParityReport, Reference, check_runner, references
+from zoo.parity import (
+    DEFAULT_CASES,
+    TRACE_BATCH,
+    TRACE_SEQ,
+    Case,
+    ParityReport,
+    Reference,
+    check_runner,
+    references,
+)
 from zoo.spec import Exporter, IOContract
 from zoo.testing import check_module
 
@@ -176,14 +185,18 @@ def export_model(
     atol: float | None = None,
     rtol: float | None = None,
     progress: Progress = lambda _: None,
+    cases: Sequence[Case] = DEFAULT_CASES,
 ) -> ExportSummary:
-    """Run each exporter in turn; write `<name>.parity.json` beside the artifacts."""
+    """Run each exporter in turn; write `<name>.parity.json` beside the artifacts.
+
+    `cases` replaces the default parity shapes (property-based tests draw their own).
+    """
     ensure_dir(out_dir)
     if not exporters:
         raise ZooError("No exporter chosen. Pass --onnx, --torchscript, --pt2 or --all.")
     progress(f"reference: eager PyTorch {source.name} ({_describe_weights(source.weights)})")
     check_module(source.module, source.arch, source.config)  # names the plugin if broken
-    refs = references(source.module, source.contract)
+    refs = references(source.module, source.contract, cases)
     summary = ExportSummary(source.name, source.weights)
     for i, exporter in enumerate(exporters, 1):
         final = out_dir / f"{source.name}{exporter.suffix}"
