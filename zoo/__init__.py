@@ -19,10 +19,11 @@ from zoo.exporting import ExportJob
 from zoo.hookspecs import hookimpl, hookspec
 from zoo.manager import Plugins, load_plugins
 from zoo.registry import ModelEntry, Registry
-from zoo.spec import BATCH, SEQ, Architecture, Exporter, IOContract, TensorSpec
+from zoo.spec import BATCH, LENGTHS, SEQ, Architecture, Exporter, IOContract, TensorSpec
 
 __all__ = [
     "BATCH",
+    "LENGTHS",
     "SEQ",
     "Architecture",
     "CheckpointError",

@@ -224,6 +224,11 @@ def _add_export_commands(cli: click.Group) -> None:
     )
     @click.option("--legacy", is_flag=True, help="ONNX via the deprecated TorchScript exporter.")
     @click.option(
+        "--lengths",
+        is_flag=True,
+        help="Add the input `lengths` (int64, (batch,)): valid steps per padded sequence.",
+    )
+    @click.option(
         "--atol", type=tolerance, help="Absolute tolerance (default: the exporter's, 1e-5)."
     )
     @click.option(
@@ -244,6 +249,7 @@ def _add_export_commands(cli: click.Group) -> None:
         out: Path,
         opset: int,
         legacy: bool,
+        lengths: bool,
         atol: float | None,
         rtol: float | None,
         seed: int,
@@ -257,8 +263,12 @@ def _add_export_commands(cli: click.Group) -> None:
         states, and chunk by chunk for unidirectional models. Only artifacts that pass are
         written to --out; a JSON report goes beside them. Exit status 1 if any fails.
 
+        With --lengths the artifacts also take `lengths` (each sequence's valid steps in a
+        padded batch) and parity runs on padded batches with mixed lengths instead.
+
         \b
         zoo export bilstm --onnx
+        zoo export bilstm --all --lengths
         zoo export lstm --all --out build/
         zoo export --checkpoint runs/lstm --onnx
         """
@@ -286,6 +296,7 @@ def _add_export_commands(cli: click.Group) -> None:
             legacy=legacy,
             atol=atol,
             rtol=rtol,
+            lengths=lengths,
             progress=lambda line: click.echo(line, err=True),
         )
         reports = [a.report for a in summary.artifacts if a.report is not None]
