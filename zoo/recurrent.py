@@ -32,11 +32,35 @@ from typing import Any, Optional
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from zoo.errors import InputError
+
 _CELLS = {"rnn": nn.RNN, "gru": nn.GRU}
 
 
+def check_lengths(x: Tensor, lengths: Tensor) -> None:
+    """InputError unless `lengths` is `(batch,)` with every value in [1, seq] of `x`."""
+    batch, seq = x.shape[0], x.shape[1]
+    if lengths.dim() != 1 or lengths.shape[0] != batch:
+        raise InputError(
+            f"lengths must have shape (batch,) = ({batch},), one per sequence of x "
+            f"{list(x.shape)}; got shape {list(lengths.shape)}."
+        )
+    low, high = int(lengths.min()), int(lengths.max())
+    if low < 1 or high > seq:
+        raise InputError(
+            f"lengths must be in [1, seq] = [1, {seq}] (valid steps of each sequence of the "
+            f"padded x); got min {low}, max {high}. Every sequence needs at least one step "
+            "and x must be padded to the longest one."
+        )
+
+
 def pack(x: Tensor, lengths: Tensor) -> PackedSequence:
-    """A padded batch-first `x` (batch, seq, features) packed by `lengths`, any order."""
+    """A padded batch-first `x` (batch, seq, features) packed by `lengths`, any order.
+
+    Checks the lengths first (`check_lengths`): torch's own errors for a length of 0 or
+    past `seq` do not name the input.
+    """
+    check_lengths(x, lengths)
     return pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
 
 

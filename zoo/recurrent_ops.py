@@ -28,6 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from zoo.errors import ExportError
+from zoo.recurrent import check_lengths
 
 # Gate permutations: _TO_ONNX[f][k] is the torch gate that lands at ONNX position k.
 # LSTM torch (i, f, g, o) -> ONNX (i, o, f, c); GRU torch (r, z, n) -> ONNX (z, r, h).
@@ -113,6 +114,7 @@ def _run(
     common = (params, True, num_layers, 0.0, False, bidirectional)
     if lengths is None:
         return tuple(run(x, hx, *common, True))  # y: (batch, seq, dirs * hidden)
+    check_lengths(x, lengths)
     packed = nn.utils.rnn.pack_padded_sequence(
         x, lengths.cpu(), batch_first=True, enforce_sorted=False
     )
