@@ -127,6 +127,8 @@ def create_cli(plugins: Plugins | None = None) -> click.Group:
                 dims = ", ".join(str(d) for d in t["shape"])
                 click.echo(f"    {tname:<8}({dims}) {t['dtype']}")
         click.echo(f"  dynamic axes  {', '.join(data['io']['dynamic_axes'])}")
+        lengths = "yes (zoo export --lengths)" if data["supports_lengths"] else "no"
+        click.echo(f"  lengths input {lengths}")
 
     @cli.command("plugins")
     @json_option

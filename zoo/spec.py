@@ -277,8 +277,8 @@ class Exporter:
       renames into place only after parity passes) and returns facts for the report
       (for example which torch exporter produced it).
     - `load(path) -> runner`: the artifact in its own runtime; `runner(inputs)` maps a dict
-      of float32 arrays named as the contract's inputs (states always given) to a dict of
-      arrays named as its outputs.
+      of arrays named as the contract's inputs (float32; states always given; `lengths`
+      int64 when the export has it) to a dict of arrays named as its outputs.
     - `read_metadata(path) -> dict[str, str]`: the `zoo.*` metadata `export` embedded, so
       that `zoo verify` can rebuild the reference model.
     - `annotate(path, summary)`: optional; embeds the parity summary after it passed.
