@@ -185,8 +185,8 @@ def export_one(
         if _debug():
             raise
         cause = _zoo_cause(exc)
-        if cause is not None:
-            error = f"export failed: {cause}"
+        if cause is not None:  # as if raised directly, like the ZooError branch above
+            error = str(cause)
         return ArtifactResult(
             exporter.name, final, False, report, time.perf_counter() - start, error
         )
