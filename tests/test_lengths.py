@@ -447,6 +447,19 @@ class NoLengthsArgument(PackOnlyGRU):
         return super().forward(x, h0)
 
 
+class UnscriptableGRU(PatternGRU):
+    """The pattern behind a signature TorchScript cannot compile: the exporter traces."""
+
+    def forward(  # type: ignore[override]
+        self,
+        x: Tensor,
+        h0: Optional[Tensor] = None,  # noqa: UP045
+        lengths: Optional[Tensor] = None,  # noqa: UP045
+        *unused: Any,
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        return super().forward(x, h0, lengths)
+
+
 def _plugin(name: str, model: type[nn.Module], **spec: Any) -> object:
     class Plugin:
         @zoo.hookimpl
@@ -535,6 +548,21 @@ def test_third_party_model_that_only_packs(
         assert not result.passed and not result.path.exists()
         assert result.error.startswith("The model feeds a PackedSequence to its recurrent")
         assert "torch.export" in result.error and "--legacy" in result.error
+
+
+# Tracing bakes torch's packed-input checks in as constants and says so; parity at other
+# batches and lengths is the proof that matters here.
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
+def test_torchscript_trace_fallback_takes_lengths(make_plugins: Any, tmp_path: Path) -> None:
+    plugins = make_plugins(
+        _plugin("traced-gru", UnscriptableGRU, bidirectional=True, supports_lengths=True)
+    )
+    source = _source(plugins, "traced-gru")
+    (result,) = export_model(
+        source, [plugins.exporter("torchscript")], tmp_path, lengths=True
+    ).artifacts
+    assert result.report is not None and result.report.info["route"] == "trace"
+    _assert_lengths_parity(result, source.arch.io(source.config, lengths=True))
 
 
 # -- CLI ---------------------------------------------------------------------------------
