@@ -75,6 +75,7 @@ def _check_lengths(
     plugin: str, name: str, model: Any, contract: IOContract, batch: int, seq: int
 ) -> None:
     """Each sequence of a padded batch computes what it computes alone, truncated."""
+    import numpy as np
     import torch
 
     for states in (False, True):
@@ -97,7 +98,11 @@ def _check_lengths(
                 for spec in contract.state_specs
                 if spec.name in arrays
             }
-            alone[contract.input_names[0]] = arrays[contract.input_names[0]][b : b + 1, :length]
+            x_spec = contract.inputs[0]
+            x_alone = _take(arrays[x_spec.name], x_spec.shape.index(BATCH), b)
+            alone[x_spec.name] = np.ascontiguousarray(
+                np.take(x_alone, np.arange(length), axis=x_spec.shape.index(SEQ))
+            )
             with torch.no_grad():
                 expected = model(*forward_args(contract, alone))
             for spec, got, want in zip(contract.outputs, outputs, expected, strict=True):
