@@ -5,6 +5,13 @@ Default route: the torch.export-based exporter (`dynamo=True`) on a copy of the 
 torch recurrent modules call zoo's custom ops (`zoo.recurrent_ops`), translated to one native
 node per layer with weights reordered once, on the tensors. `--legacy` uses the deprecated
 TorchScript-based exporter instead. The file says which one produced it (`zoo.exporter`).
+
+With `--lengths` the graph takes `lengths` (int64, (batch,)) and casts it to int32 for the
+`sequence_lens` input of every native node. Default route: the models pass the lengths to
+zoo's ops (see `zoo.recurrent`), translated to one Cast feeding every layer. Legacy route:
+the eager model's `pack_padded_sequence` is traced and exported by torch's own symbolics
+(a sort by length around the same native nodes); that route also takes third-party models
+that only pack. `check_graph` proves the wiring either way.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from zoo.errors import ExportError
 MIN_OPSET, MAX_OPSET = 17, 23
 RECURRENT_OPS = ("RNN", "LSTM", "GRU")
 UNROLLED_OPS = ("Loop", "Scan")
+#: Input index of `sequence_lens` in ONNX RNN/LSTM/GRU.
+SEQUENCE_LENS = 4
 
 
 def export(job: zoo.ExportJob) -> dict[str, Any]:
@@ -103,7 +112,12 @@ def _export_legacy(job: zoo.ExportJob, args: tuple[Any, ...]) -> str:
 
 
 def check_graph(model: Any, contract: zoo.IOContract) -> None:
-    """The graph declares the contract: names, named dynamic axes, fixed sizes; no unrolling."""
+    """The graph declares the contract: names, dtypes, named dynamic axes, fixed sizes; no
+    unrolling; with `lengths`, every native recurrent node's `sequence_lens` comes from it."""
+    import numpy as np
+    from onnx import TensorProto
+    from onnx.helper import np_dtype_to_tensor_dtype
+
     graph = model.graph
     for kind, specs, values in (
         ("input", contract.inputs, graph.input),
@@ -122,9 +136,43 @@ def check_graph(model: Any, contract: zoo.IOContract) -> None:
                     f"ONNX {kind} {spec.name!r} is declared {got}, the contract says "
                     f"{spec.shape}: a dynamic axis was frozen or renamed."
                 )
+            elem = declared[spec.name].type.tensor_type.elem_type
+            if elem != np_dtype_to_tensor_dtype(np.dtype(spec.dtype)):
+                raise ExportError(
+                    f"ONNX {kind} {spec.name!r} is {TensorProto.DataType.Name(elem)}, the "
+                    f"contract says {spec.dtype}."
+                )
     unrolled = [n.op_type for n in graph.node if n.op_type in UNROLLED_OPS]
     if unrolled:
         raise ExportError(f"ONNX graph loops over time ({', '.join(sorted(set(unrolled)))} nodes).")
+    if contract.has_lengths:
+        _check_lengths_feed(graph)
+
+
+def _check_lengths_feed(graph: Any) -> None:
+    """Each RNN/LSTM/GRU node's `sequence_lens` is computed from the `lengths` input."""
+    producers = {out: node for node in graph.node for out in node.output}
+
+    def sources(value: str) -> set[str]:
+        seen, todo = set(), [value]
+        while todo:
+            name = todo.pop()
+            if name and name not in seen:
+                seen.add(name)
+                todo += list(producers[name].input) if name in producers else []
+        return seen
+
+    for node in graph.node:
+        if node.op_type not in RECURRENT_OPS:
+            continue
+        fed = node.input[SEQUENCE_LENS] if len(node.input) > SEQUENCE_LENS else ""
+        if zoo.LENGTHS not in sources(fed):
+            raise ExportError(
+                f"ONNX {node.op_type} node {node.name!r} takes sequence_lens from "
+                f"{fed or 'nothing'!r}, not from the graph input 'lengths': the export "
+                "dropped the lengths, so every sequence would run to the padded length. "
+                "Check that the model passes lengths to its recurrent module (zoo.recurrent)."
+            )
 
 
 def set_metadata(model: Any, values: dict[str, str]) -> None:

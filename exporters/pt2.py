@@ -4,6 +4,14 @@ PyTorch's forward-looking format. torch.export specializes the sequence length o
 recurrent modules, so the program is traced on a copy whose RNN/LSTM/GRU call zoo's custom
 ops: batch and seq stay dynamic. Loading the file needs those ops registered, which
 `import zoo.recurrent_ops` (done by this exporter's `load`) does.
+
+With `--lengths` the program takes `lengths` and hands it to those ops, whose kernel packs
+(and raises `zoo.InputError` for a length outside [1, seq]). Limit: a model that feeds a
+PackedSequence to its recurrent module cannot be exported this way; torch.export fails on
+the data-dependent packed size (`GuardOnDataDependentSymNode: Could not extract specialized
+integer from data-dependent expression u0`), and zoo's export copy refuses it first with
+an ExportError naming the pattern that works (`zoo.recurrent`) and the routes that take
+packing (TorchScript, `--onnx --legacy`).
 """
 
 from __future__ import annotations

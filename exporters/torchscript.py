@@ -4,6 +4,12 @@ TorchScript is deprecated in torch 2.13 (it warns on every call; zoo silences th
 but still the format many C++ deployments load. A bare nn.LSTM cannot be the scripted
 top-level module; zoo's models wrap it, and TorchScript keeps no shape specialization, so
 batch and seq stay dynamic. Metadata lives in the archive's extra file `zoo.json`.
+
+With `--lengths` the program takes `lengths`: a scripted model keeps its packing
+(`pack_padded_sequence` scripts, and so do plain-PyTorch models that only pack); a bad
+length raises `torch.jit.Error` carrying zoo's InputError message. A model that only traces
+also exports with lengths (the trace records the sort and pack), but the trace bakes out
+`zoo.recurrent.check_lengths`, so a bad length then fails with torch's own error.
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ def _architecture(name: str, cell: str, bidirectional: bool, description: str) -
         states=("h", "c") if cell == "lstm" else ("h",),
         bidirectional=bidirectional,
         num_params=count,
+        supports_lengths=True,
     )
 
 

@@ -9,6 +9,7 @@ from zoo.errors import (
     CheckpointError,
     ConfigError,
     ExportError,
+    InputError,
     ParityError,
     PluginError,
     RegistryError,
@@ -19,10 +20,11 @@ from zoo.exporting import ExportJob
 from zoo.hookspecs import hookimpl, hookspec
 from zoo.manager import Plugins, load_plugins
 from zoo.registry import ModelEntry, Registry
-from zoo.spec import BATCH, SEQ, Architecture, Exporter, IOContract, TensorSpec
+from zoo.spec import BATCH, LENGTHS, SEQ, Architecture, Exporter, IOContract, TensorSpec
 
 __all__ = [
     "BATCH",
+    "LENGTHS",
     "SEQ",
     "Architecture",
     "CheckpointError",
@@ -31,6 +33,7 @@ __all__ = [
     "ExportJob",
     "Exporter",
     "IOContract",
+    "InputError",
     "ModelEntry",
     "ParityError",
     "PluginError",

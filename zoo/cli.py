@@ -137,6 +137,8 @@ def create_cli(plugins: Plugins | None = None) -> click.Group:
                 dims = ", ".join(str(d) for d in t["shape"])
                 click.echo(f"    {tname:<8}({dims}) {t['dtype']}")
         click.echo(f"  dynamic axes  {', '.join(data['io']['dynamic_axes'])}")
+        lengths = "yes (zoo export --lengths)" if data["supports_lengths"] else "no"
+        click.echo(f"  lengths input {lengths}")
 
     @cli.command("plugins")
     @json_option
@@ -234,6 +236,11 @@ def _add_export_commands(cli: click.Group) -> None:
     )
     @click.option("--legacy", is_flag=True, help="ONNX via the deprecated TorchScript exporter.")
     @click.option(
+        "--lengths",
+        is_flag=True,
+        help="Add the input `lengths` (int64, (batch,)): valid steps per padded sequence.",
+    )
+    @click.option(
         "--atol", type=tolerance, help="Absolute tolerance (default: the exporter's, 1e-5)."
     )
     @click.option(
@@ -254,6 +261,7 @@ def _add_export_commands(cli: click.Group) -> None:
         out: Path,
         opset: int,
         legacy: bool,
+        lengths: bool,
         atol: float | None,
         rtol: float | None,
         seed: int,
@@ -267,8 +275,12 @@ def _add_export_commands(cli: click.Group) -> None:
         states, and chunk by chunk for unidirectional models. Only artifacts that pass are
         written to --out; a JSON report goes beside them. Exit status 1 if any fails.
 
+        With --lengths the artifacts also take `lengths` (each sequence's valid steps in a
+        padded batch) and parity runs on padded batches with mixed lengths instead.
+
         \b
         zoo export bilstm --onnx
+        zoo export bilstm --all --lengths
         zoo export lstm --all --out build/
         zoo export --checkpoint runs/lstm --onnx
         """
@@ -296,6 +308,7 @@ def _add_export_commands(cli: click.Group) -> None:
             legacy=legacy,
             atol=atol,
             rtol=rtol,
+            lengths=lengths,
             progress=lambda line: click.echo(line, err=True),
         )
         reports = [a.report for a in summary.artifacts if a.report is not None]

@@ -52,6 +52,10 @@ class ExportError(ZooError):
     """An exporter could not produce an artifact."""
 
 
+class InputError(ZooError, ValueError):
+    """A tensor given to a model does not fit the contract (e.g. lengths outside [1, seq])."""
+
+
 class ParityError(ZooError):
     """An artifact does not reproduce the PyTorch model within tolerance."""
 

@@ -4,6 +4,9 @@ For each exporter: write to a temporary file beside the destination, load it bac
 runtime, compare every output against eager PyTorch on shapes never traced, embed the parity
 summary, then rename into place. An artifact that fails parity is never installed, so a file
 at the destination is always one that passed; the JSON report says what failed and why.
+
+`lengths=True` exports the contract with the `lengths` input (`zoo export --lengths`); the
+artifact's `zoo.io` metadata then lists it, which is how `zoo verify` knows.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from zoo.fsutil import atomic_output, atomic_write_text, ensure_dir
 from zoo.inputs import make_inputs
 from zoo.models import SourceModel
 from zoo.parity import (
-    DEFAULT_CASES,
     TRACE_BATCH,
     TRACE_SEQ,
     Case,
@@ -29,7 +31,7 @@ from zoo.parity import (
     check_runner,
     references,
 )
-from zoo.spec import Exporter, IOContract
+from zoo.spec import LENGTHS, Exporter, IOContract
 from zoo.testing import check_module
 
 #: Default ONNX opset: the torch.export-based exporter's native one.
@@ -40,13 +42,18 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class ExportJob:
-    """What an exporter's `export(job)` gets: the model, where to write, the options."""
+    """What an exporter's `export(job)` gets: the model, where to write, the options.
+
+    `lengths`: the artifact takes the `lengths` input; `contract`, `example` and `metadata`
+    already include it, so an exporter that works from them needs nothing else.
+    """
 
     source: SourceModel
     path: Path
     opset: int = DEFAULT_OPSET
     legacy: bool = False
     exporter: str = ""
+    lengths: bool = False
 
     @property
     def module(self) -> Any:
@@ -54,7 +61,7 @@ class ExportJob:
 
     @property
     def contract(self) -> IOContract:
-        return self.source.contract
+        return export_contract(self.source, self.lengths)
 
     @property
     def example(self) -> dict[str, Any]:
@@ -62,7 +69,17 @@ class ExportJob:
         return make_inputs(self.contract, TRACE_BATCH, TRACE_SEQ, states=True, seed=7)
 
     def metadata(self) -> dict[str, str]:
-        return {**self.source.metadata(), "zoo.exporter": self.exporter}
+        return {
+            **self.source.metadata(),
+            "zoo.exporter": self.exporter,
+            "zoo.io": self.contract.to_json(),
+        }
+
+
+def export_contract(source: SourceModel, lengths: bool) -> IOContract:
+    """The contract an export writes: the model's, plus `lengths` when asked (ConfigError if
+    the architecture does not support it)."""
+    return source.arch.io(source.config, lengths=lengths)
 
 
 @dataclass
@@ -96,6 +113,7 @@ class ExportSummary:
     weights: dict[str, Any]
     artifacts: list[ArtifactResult] = field(default_factory=list)
     report_path: Path | None = None
+    lengths: bool = False
 
     @property
     def passed(self) -> bool:
@@ -105,6 +123,7 @@ class ExportSummary:
         return {
             "model": self.model,
             "weights": self.weights,
+            "lengths": self.lengths,
             "passed": self.passed,
             "report": str(self.report_path) if self.report_path else None,
             "artifacts": [a.to_dict() for a in self.artifacts],
@@ -114,6 +133,18 @@ class ExportSummary:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
+
+
+def _zoo_cause(exc: BaseException) -> ZooError | None:
+    """A ZooError that torch wrapped (torch.export re-raises model errors as its own)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ZooError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def export_one(
@@ -126,18 +157,21 @@ def export_one(
     legacy: bool,
     atol: float | None,
     rtol: float | None,
+    lengths: bool = False,
 ) -> ArtifactResult:
     """Export, check parity on the temporary file, and install it only if it passed."""
     start = time.perf_counter()
     report: ParityReport | None = None
     try:
         with atomic_output(final) as tmp:
-            job = ExportJob(source, tmp, opset=opset, legacy=legacy, exporter=exporter.name)
+            job = ExportJob(
+                source, tmp, opset=opset, legacy=legacy, exporter=exporter.name, lengths=lengths
+            )
             info = exporter.export(job) or {}
             runner = exporter.load(tmp)
             report = check_runner(
                 runner,
-                source.contract,
+                job.contract,
                 refs,
                 artifact=str(final),
                 exporter=exporter.name,
@@ -159,6 +193,9 @@ def export_one(
         error = f"export failed: {_first_line(exc)} (run with --debug for the traceback)"
         if _debug():
             raise
+        cause = _zoo_cause(exc)
+        if cause is not None:  # as if raised directly, like the ZooError branch above
+            error = str(cause)
         return ArtifactResult(
             exporter.name, final, False, report, time.perf_counter() - start, error
         )
@@ -184,25 +221,42 @@ def export_model(
     legacy: bool = False,
     atol: float | None = None,
     rtol: float | None = None,
+    lengths: bool = False,
     progress: Progress = lambda _: None,
-    cases: Sequence[Case] = DEFAULT_CASES,
+    cases: Sequence[Case] | None = None,
 ) -> ExportSummary:
     """Run each exporter in turn; write `<name>.parity.json` beside the artifacts.
 
-    `cases` replaces the default parity shapes (property-based tests draw their own).
+    `lengths=True` adds the `lengths` input to every artifact (ConfigError if the
+    architecture does not declare `supports_lengths`). `cases` replaces the default parity
+    shapes (property-based tests draw their own).
     """
+    contract = export_contract(source, lengths)
     ensure_dir(out_dir)
     if not exporters:
         raise ZooError("No exporter chosen. Pass --onnx, --torchscript, --pt2 or --all.")
     progress(f"reference: eager PyTorch {source.name} ({_describe_weights(source.weights)})")
     check_module(source.module, source.arch, source.config)  # names the plugin if broken
-    refs = references(source.module, source.contract, cases)
-    summary = ExportSummary(source.name, source.weights)
+    if lengths:
+        progress(
+            "lengths: parity on padded batches with mixed lengths; streaming is not checked "
+            "for artifacts with lengths"
+        )
+    refs = references(source.module, contract, cases)
+    summary = ExportSummary(source.name, source.weights, lengths=lengths)
     for i, exporter in enumerate(exporters, 1):
         final = out_dir / f"{source.name}{exporter.suffix}"
         progress(f"[{i}/{len(exporters)}] {exporter.name}: exporting to {final}")
         result = export_one(
-            source, exporter, final, refs, opset=opset, legacy=legacy, atol=atol, rtol=rtol
+            source,
+            exporter,
+            final,
+            refs,
+            opset=opset,
+            legacy=legacy,
+            atol=atol,
+            rtol=rtol,
+            lengths=lengths,
         )
         state = "passed" if result.passed else "FAILED"
         progress(f"[{i}/{len(exporters)}] {exporter.name}: parity {state} ({result.seconds:.1f} s)")
@@ -253,6 +307,15 @@ def source_from_metadata(app: Any, meta: dict[str, str], checkpoint: Path | None
     return source
 
 
+def _recorded_inputs(meta: dict[str, str]) -> list[str]:
+    """The input names the artifact's `zoo.io` metadata records (none if it has none)."""
+    try:
+        names: list[str] = json.loads(meta["zoo.io"])["input_names"]
+    except (KeyError, TypeError, ValueError):
+        return []
+    return names
+
+
 def verify_artifact(
     app: Any, path: Path, checkpoint: Path | None, atol: float | None, rtol: float | None
 ) -> ParityReport:
@@ -269,7 +332,8 @@ def verify_artifact(
             f"Cannot read {str(path)!r} as {exporter.name}: {_first_line(exc)}"
         ) from None
     source = source_from_metadata(app, meta, checkpoint)
-    refs = references(source.module, source.contract)
+    contract = export_contract(source, LENGTHS in _recorded_inputs(meta))
+    refs = references(source.module, contract)
     try:
         runner = exporter.load(path)
     except Exception as exc:
@@ -278,7 +342,7 @@ def verify_artifact(
         ) from None
     return check_runner(
         runner,
-        source.contract,
+        contract,
         refs,
         artifact=str(path),
         exporter=exporter.name,

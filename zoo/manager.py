@@ -262,6 +262,8 @@ def _architecture_problems(values: dict[str, Any]) -> list[str]:
         or not all(isinstance(s, str) and s.isidentifier() for s in states)
     ):
         problems.append(f"states {states!r} must be a non-empty tuple of identifiers")
+    if not isinstance(values["supports_lengths"], bool):
+        problems.append(f"supports_lengths {values['supports_lengths']!r} must be True or False")
     return problems
 
 

@@ -5,6 +5,12 @@ none of them the traced one: batch 1 and more, seq 1, a medium and a long (>= 50
 sequence, with and without initial states. For unidirectional models a streaming case runs
 the artifact chunk by chunk, feeding back its final states, against one full PyTorch pass.
 
+An artifact exported with `lengths` is checked on padded batches with mixed lengths
+(`LENGTHS_CASES`: length 1 and full length among them) instead: every output, `hidden`
+over its full padded length, plus a check per sequence output that the artifact, like
+PyTorch, writes exact zeros past each length (rows named `hidden past lengths`). Streaming
+is not checked for those artifacts (the contract defines no lengths per chunk).
+
 Tolerances follow polygraphy's elementwise semantics: an element passes when its absolute
 difference is <= atol OR its relative difference (|actual - expected| / |expected|) is
 <= rtol; an output passes when every element does. Names and shapes must match exactly and
@@ -17,8 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from zoo.inputs import make_inputs
-from zoo.spec import BATCH, SEQ, IOContract
+from zoo.inputs import forward_args, make_inputs
+from zoo.spec import BATCH, LENGTHS, SEQ, IOContract
 
 if TYPE_CHECKING:
     import numpy as np
@@ -58,6 +64,18 @@ DEFAULT_CASES: tuple[Case, ...] = (
     Case(2, 512, True),
 )
 STREAM_CASE = Case(2, 48, True, chunks=(1, 16, 31))
+#: For artifacts with `lengths` (see `zoo.inputs.mixed_lengths`): a single step, a batch of
+#: length-1 sequences, one sequence padded to about twice its length, and mixed batches
+#: whose shortest is 1 and longest is the full seq.
+LENGTHS_CASES: tuple[Case, ...] = (
+    Case(1, 1, False),
+    Case(3, 1, True),
+    Case(1, 33, True),
+    Case(4, 64, False),
+    Case(5, 512, True),
+)
+#: Suffix of the padding checks' output names: `hidden past lengths`.
+PAST_LENGTHS = " past lengths"
 
 
 @dataclass
@@ -185,6 +203,25 @@ def compare(
     return OutputCheck(case, name, shape, shape, max_abs, max_rel, ok, problem)
 
 
+def check_padding(
+    case: str, name: str, expected: np.ndarray, actual: np.ndarray, lengths: np.ndarray
+) -> OutputCheck:
+    """Exact zeros past each sequence's length (`seq` at axis 1), in reference and artifact."""
+    import numpy as np
+
+    label = name + PAST_LENGTHS
+    steps = np.arange(expected.shape[1])
+    past = steps[None, :] >= lengths[:, None]  # (batch, seq): True where padding
+    shape = tuple(expected.shape)
+    reference = float(np.abs(expected[past]).max(initial=0.0))
+    if reference != 0.0:
+        problem = f"eager PyTorch is not zero past each length (max |value| {reference:.3g})"
+        return OutputCheck(case, label, shape, shape, None, None, False, problem)
+    worst = float(np.abs(np.asarray(actual, np.float64)[past]).max(initial=0.0))
+    problem = "" if worst == 0.0 else f"not zero past each length (max |value| {worst:.3g})"
+    return OutputCheck(case, label, shape, shape, worst, None, not problem, problem)
+
+
 @dataclass
 class Reference:
     """Inputs for the artifact (states always given) and eager PyTorch's outputs."""
@@ -193,27 +230,42 @@ class Reference:
     inputs: dict[str, np.ndarray]
     expected: dict[str, np.ndarray]
 
+    @property
+    def label(self) -> str:
+        """The case, with the lengths when the batch has them."""
+        lengths = self.inputs.get(LENGTHS)
+        if lengths is None:
+            return self.case.label
+        return f"{self.case.label} lengths=[{','.join(str(int(n)) for n in lengths)}]"
+
 
 def references(
-    model: Any, contract: IOContract, cases: Sequence[Case] = DEFAULT_CASES, stream: bool = True
+    model: Any,
+    contract: IOContract,
+    cases: Sequence[Case] | None = None,
+    stream: bool = True,
 ) -> list[Reference]:
-    """Run the eager model once per case; reused for every artifact."""
+    """Run the eager model once per case; reused for every artifact.
+
+    `cases` defaults to `LENGTHS_CASES` for a contract with lengths, else `DEFAULT_CASES`
+    plus, for a streamable contract and `stream`, `STREAM_CASE`.
+    """
     import numpy as np
     import torch
 
+    if cases is None:
+        cases = LENGTHS_CASES if contract.has_lengths else DEFAULT_CASES
     chosen = list(cases) + ([STREAM_CASE] if stream and contract.streamable else [])
     refs = []
     for i, case in enumerate(chosen):
         given = make_inputs(contract, case.batch, case.seq, states=case.states, seed=1000 + i)
         with torch.no_grad():
-            outputs = model(
-                *(torch.from_numpy(given[n]) for n in contract.input_names if n in given)
-            )
+            outputs = model(*forward_args(contract, given))
         expected = {
             n: t.detach().numpy() for n, t in zip(contract.output_names, outputs, strict=True)
         }
         full = dict(given)
-        for spec in contract.inputs[1:]:  # absent states are zeros for the artifact
+        for spec in contract.state_specs:  # absent states are zeros for the artifact
             if spec.name not in full:
                 full[spec.name] = np.zeros(
                     spec.concrete(**{BATCH: case.batch, SEQ: case.seq}), np.float32
@@ -267,7 +319,7 @@ def check_runner(
             for name in contract.output_names:
                 report.checks.append(
                     OutputCheck(
-                        ref.case.label,
+                        ref.label,
                         name,
                         ref.expected[name].shape,
                         None,
@@ -279,7 +331,13 @@ def check_runner(
                 )
             continue
         for name in contract.output_names:
-            report.checks.append(
-                compare(ref.case.label, name, ref.expected[name], actual.get(name), atol, rtol)
-            )
+            check = compare(ref.label, name, ref.expected[name], actual.get(name), atol, rtol)
+            report.checks.append(check)
+            shaped = check.actual_shape == check.expected_shape
+            if LENGTHS in ref.inputs and name in contract.sequence_outputs and shaped:
+                report.checks.append(
+                    check_padding(
+                        ref.label, name, ref.expected[name], actual[name], ref.inputs[LENGTHS]
+                    )
+                )
     return report

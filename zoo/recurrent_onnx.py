@@ -5,6 +5,11 @@ values, `Tensor[]` as a list, int/bool/str attributes as Python values. Written 
 opset 18; the exporter converts the model to the requested opset. onnxruntime rejects the
 batch-major `layout=1`, so the glue transposes to (seq, batch, features) once at the start
 and back once at the end.
+
+With `lengths` (int64, (batch,)), every layer gets them, cast once to int32, as its
+`sequence_lens` input: onnxruntime then stops each sequence at its own last step (the
+reverse direction starts there) and writes zeros past it, which is what PyTorch computes on
+a packed sequence, layer after layer.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from onnx import TensorProto
 from onnxscript import opset18
 
 # Symbolic values during tracing; onnxscript's static types describe eager values.
@@ -27,11 +33,14 @@ def _stack(
     num_layers: int,
     bidirectional: bool,
     hidden_size: int,
+    lengths: Any | None,
     activation: str = "Tanh",
 ) -> tuple[Any, ...]:
     dirs = 2 if bidirectional else 1
     direction = "bidirectional" if bidirectional else "forward"
     seq_major = op.Transpose(x, perm=[1, 0, 2])  # (seq, batch, features)
+    # sequence_lens: (batch,) int32, the ONNX type; None: every sequence is full length
+    seq_lens = None if lengths is None else op.Cast(lengths, to=TensorProto.INT32)
     flat = op.Constant(value_ints=[0, 0, -1])
     axis0 = op.Constant(value_ints=[0])
     finals_h: list[Any] = []
@@ -47,7 +56,7 @@ def _stack(
         w, r, b = weights[3 * layer : 3 * layer + 3]
         if family == "lstm":
             y, y_h, y_c = op.LSTM(
-                seq_major, w, r, b, None, h_l, c_l, hidden_size=hidden_size, direction=direction
+                seq_major, w, r, b, seq_lens, h_l, c_l, hidden_size=hidden_size, direction=direction
             )
             finals_c.append(y_c)
         elif family == "gru":
@@ -56,7 +65,7 @@ def _stack(
                 w,
                 r,
                 b,
-                None,
+                seq_lens,
                 h_l,
                 hidden_size=hidden_size,
                 direction=direction,
@@ -68,7 +77,7 @@ def _stack(
                 w,
                 r,
                 b,
-                None,
+                seq_lens,
                 h_l,
                 hidden_size=hidden_size,
                 direction=direction,
@@ -93,14 +102,21 @@ def lstm_onnx(
     num_layers: int,
     bidirectional: bool,
     hidden_size: int,
+    lengths: Any | None = None,
 ) -> tuple[Any, ...]:
-    return _stack("lstm", x, h0, c0, weights, num_layers, bidirectional, hidden_size)
+    return _stack("lstm", x, h0, c0, weights, num_layers, bidirectional, hidden_size, lengths)
 
 
 def gru_onnx(
-    x: Any, h0: Any, weights: Sequence[Any], num_layers: int, bidirectional: bool, hidden_size: int
+    x: Any,
+    h0: Any,
+    weights: Sequence[Any],
+    num_layers: int,
+    bidirectional: bool,
+    hidden_size: int,
+    lengths: Any | None = None,
 ) -> tuple[Any, ...]:
-    return _stack("gru", x, h0, None, weights, num_layers, bidirectional, hidden_size)
+    return _stack("gru", x, h0, None, weights, num_layers, bidirectional, hidden_size, lengths)
 
 
 def rnn_onnx(
@@ -111,6 +127,9 @@ def rnn_onnx(
     bidirectional: bool,
     hidden_size: int,
     nonlinearity: str,
+    lengths: Any | None = None,
 ) -> tuple[Any, ...]:
     activation = {"tanh": "Tanh", "relu": "Relu"}[nonlinearity]
-    return _stack("rnn", x, h0, None, weights, num_layers, bidirectional, hidden_size, activation)
+    return _stack(
+        "rnn", x, h0, None, weights, num_layers, bidirectional, hidden_size, lengths, activation
+    )

@@ -28,6 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from zoo.errors import ExportError
+from zoo.recurrent import check_lengths
 
 # Gate permutations: _TO_ONNX[f][k] is the torch gate that lands at ONNX position k.
 # LSTM torch (i, f, g, o) -> ONNX (i, o, f, c); GRU torch (r, z, n) -> ONNX (z, r, h).
@@ -81,6 +82,50 @@ def _torch_params(weights: Sequence[Tensor], family: str, layers: int, dirs: int
 
 
 # -- custom ops: eager kernels (used by loaded .pt2 programs) and fake (shape) kernels ----
+#
+# Every op takes an optional `lengths` (int64, (batch,)): the valid steps of each sequence
+# of a padded batch. The eager kernel then runs aten's packed kernel, exactly what nn.LSTM
+# does on pack_padded_sequence(..., enforce_sorted=False): final states after each
+# sequence's own last step, output zero past it. Shapes do not depend on it, so the fake
+# kernels ignore it, and torch.export never sees a data-dependent size.
+
+_KERNELS: dict[str, Callable[..., Any]] = {
+    "lstm": torch.lstm,
+    "gru": torch.gru,
+    "tanh": torch.rnn_tanh,
+    "relu": torch.rnn_relu,
+}
+
+
+def _run(
+    kernel: str,
+    x: Tensor,
+    states: list[Tensor],
+    weights: Sequence[Tensor],
+    num_layers: int,
+    bidirectional: bool,
+    lengths: Tensor | None,
+) -> tuple[Tensor, ...]:
+    """Batch-first aten recurrent kernel on ONNX-layout weights: `(y, *final_states)`."""
+    family = kernel if kernel in ("lstm", "gru") else "rnn"
+    params = _torch_params(weights, family, num_layers, 2 if bidirectional else 1)
+    run = _KERNELS[kernel]
+    hx: Any = tuple(states) if family == "lstm" else states[0]
+    common = (params, True, num_layers, 0.0, False, bidirectional)
+    if lengths is None:
+        return tuple(run(x, hx, *common, True))  # y: (batch, seq, dirs * hidden)
+    check_lengths(x, lengths)
+    packed = nn.utils.rnn.pack_padded_sequence(
+        x, lengths.cpu(), batch_first=True, enforce_sorted=False
+    )
+    order, restore = packed.sorted_indices, packed.unsorted_indices
+    assert order is not None and restore is not None  # enforce_sorted=False sets both
+    sorted_hx = [h.index_select(1, order) for h in states]  # batch sorted by length
+    hx = tuple(sorted_hx) if family == "lstm" else sorted_hx[0]
+    data, *finals = run(packed.data, packed.batch_sizes, hx, *common)
+    out = nn.utils.rnn.PackedSequence(data, packed.batch_sizes, order, restore)
+    y, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+    return (y, *(h.index_select(1, restore) for h in finals))  # back in input order
 
 
 @torch.library.custom_op("zoo::lstm", mutates_args=())
@@ -92,10 +137,10 @@ def lstm_op(
     num_layers: int,
     bidirectional: bool,
     hidden_size: int,
+    lengths: Tensor | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """Batch-first multi-layer LSTM; weights in ONNX layout."""
-    params = _torch_params(weights, "lstm", num_layers, 2 if bidirectional else 1)
-    y, h_n, c_n = torch.lstm(x, (h0, c0), params, True, num_layers, 0.0, False, bidirectional, True)
+    """Batch-first multi-layer LSTM; weights in ONNX layout; optional per-sequence lengths."""
+    y, h_n, c_n = _run("lstm", x, [h0, c0], weights, num_layers, bidirectional, lengths)
     return y, h_n, c_n
 
 
@@ -108,6 +153,7 @@ def _lstm_fake(
     num_layers: int,
     bidirectional: bool,
     hidden_size: int,
+    lengths: Tensor | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     dirs = 2 if bidirectional else 1
     y = x.new_empty((x.shape[0], x.shape[1], dirs * hidden_size))
@@ -122,10 +168,10 @@ def gru_op(
     num_layers: int,
     bidirectional: bool,
     hidden_size: int,
+    lengths: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """Batch-first multi-layer GRU; weights in ONNX layout."""
-    params = _torch_params(weights, "gru", num_layers, 2 if bidirectional else 1)
-    y, h_n = torch.gru(x, h0, params, True, num_layers, 0.0, False, bidirectional, True)
+    """Batch-first multi-layer GRU; weights in ONNX layout; optional per-sequence lengths."""
+    y, h_n = _run("gru", x, [h0], weights, num_layers, bidirectional, lengths)
     return y, h_n
 
 
@@ -138,11 +184,10 @@ def rnn_op(
     bidirectional: bool,
     hidden_size: int,
     nonlinearity: str,
+    lengths: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """Batch-first multi-layer Elman RNN (`nonlinearity` 'tanh' or 'relu')."""
-    params = _torch_params(weights, "rnn", num_layers, 2 if bidirectional else 1)
-    kernel = torch.rnn_tanh if nonlinearity == "tanh" else torch.rnn_relu
-    y, h_n = kernel(x, h0, params, True, num_layers, 0.0, False, bidirectional, True)
+    """Batch-first multi-layer Elman RNN (`nonlinearity` 'tanh' or 'relu'); optional lengths."""
+    y, h_n = _run(nonlinearity, x, [h0], weights, num_layers, bidirectional, lengths)
     return y, h_n
 
 
@@ -161,6 +206,7 @@ def _gru_fake(
     num_layers: int,
     bidirectional: bool,
     hidden_size: int,
+    lengths: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     return _one_state_fake(x, h0, hidden_size, bidirectional)
 
@@ -174,18 +220,34 @@ def _rnn_fake(
     bidirectional: bool,
     hidden_size: int,
     nonlinearity: str,
+    lengths: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     return _one_state_fake(x, h0, hidden_size, bidirectional)
 
 
 # -- drop-in module ------------------------------------------------------------------------
 
+#: Why a packed input cannot be exported through torch.export, and what to do instead.
+PACKED_INPUT = (
+    "The model feeds a PackedSequence to its recurrent module, and torch.export (used by "
+    "the pt2 exporter and the default ONNX route) cannot trace packed sequences: their "
+    "size depends on the lengths' values. Pass the lengths to the module instead when it "
+    "has `takes_lengths` (the 3-line pattern in zoo.recurrent's docstring), or export this "
+    "model with TorchScript or `zoo export --onnx --legacy`, which handle packing."
+)
+
 
 class ExportableRecurrent(nn.Module):
     """Stands in for an nn.RNN/nn.LSTM/nn.GRU (same call signature) and calls zoo's ops.
 
     Holds the weights in ONNX layout as buffers. Inference only: no dropout, no gradients.
+    A padded batch's lengths come as a third argument, `module(x, hx, lengths)`, instead of
+    a PackedSequence, which torch.export cannot trace; `takes_lengths` tells a model so
+    (see `zoo.recurrent`).
     """
+
+    #: Models test `hasattr(self.rnn, "takes_lengths")` to pass lengths instead of packing.
+    takes_lengths = True
 
     def __init__(self, module: nn.RNNBase) -> None:
         super().__init__()
@@ -211,22 +273,26 @@ class ExportableRecurrent(nn.Module):
     def _zeros(self, x: Tensor) -> Tensor:
         return x.new_zeros((self.num_layers * self.directions, x.shape[0], self.hidden_size))
 
-    def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:
+    def forward(
+        self, input: Tensor, hx: Any = None, lengths: Tensor | None = None
+    ) -> tuple[Tensor, Any]:
         if isinstance(input, nn.utils.rnn.PackedSequence):
-            raise ExportError("PackedSequence inputs are not supported by this exporter path.")
+            raise ExportError(PACKED_INPUT)
         x = input if self.batch_first else input.transpose(0, 1)  # (batch, seq, features)
         weights = [getattr(self, n) for n in self._names]
         args = (self.num_layers, self.bidirectional, self.hidden_size)
         if self.family == "lstm":
             h0, c0 = hx if hx is not None else (self._zeros(x), self._zeros(x))
-            y, h_n, c_n = lstm_op(x, h0, c0, weights, *args)
+            y, h_n, c_n = lstm_op(x, h0, c0, weights, *args, lengths=lengths)
             state: Any = (h_n, c_n)
         elif self.family == "gru":
-            y, state = gru_op(x, hx if hx is not None else self._zeros(x), weights, *args)
+            h0 = hx if hx is not None else self._zeros(x)
+            y, state = gru_op(x, h0, weights, *args, lengths=lengths)
         else:
             nonlinearity = "tanh" if self.mode == "RNN_TANH" else "relu"
             h0 = hx if hx is not None else self._zeros(x)
-            y, state = rnn_op(x, h0, weights, *args, nonlinearity)
+            y, state = rnn_op(x, h0, weights, *args, nonlinearity, lengths=lengths)
+        # y: (batch, seq, dirs * hidden), zero past each length when lengths are given
         return (y if self.batch_first else y.transpose(0, 1)), state
 
 

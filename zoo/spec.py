@@ -6,12 +6,19 @@ from the contract alone, so a third-party architecture needs no change to zoo.
 
 The canonical contract (every built-in, and the default for plugins)::
 
-    forward(x, h0=None, c0=None) -> (y, hidden, h_n, c_n)
+    forward(x, h0=None, c0=None, lengths=None) -> (y, hidden, h_n, c_n)
     x       (batch, seq, input_size)
     h0, c0  (num_layers * directions, batch, hidden_size)      one per state, optional
+    lengths (batch,) int64                                     optional, see below
     y       (batch, output_size)                               head on the final state
     hidden  (batch, seq, directions * hidden_size)             top layer, every step
     h_n,c_n (num_layers * directions, batch, hidden_size)      one per state
+
+`lengths` (only for architectures with `supports_lengths=True`, and in an exported
+artifact only when the export asked for it): the number of valid steps of each sequence of
+a padded batch, each in [1, seq]. Each sequence's `h_n`/`c_n` is its state after its own
+last valid step (the backward direction starts there), `hidden` is zero past each length
+and `y` reads those states: what PyTorch computes on a packed sequence.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from zoo.errors import ConfigError, did_you_mean
@@ -27,6 +34,8 @@ from zoo.errors import ConfigError, did_you_mean
 #: Named dynamic axes; exporters declare these names in the graphs they write.
 BATCH = "batch"
 SEQ = "seq"
+#: The optional per-sequence lengths input (int64, one per batch entry).
+LENGTHS = "lengths"
 
 Config = dict[str, Any]
 
@@ -55,9 +64,11 @@ class TensorSpec:
 class IOContract:
     """The resolved inputs and outputs of one architecture at one config.
 
-    `inputs[0]` is the sequence input; the rest are the optional initial states, one per
-    name in `states` (`h` -> input `h0`, output `h_n`). `sequence_outputs` are the outputs
-    with a per-step `seq` axis at position 1 (what streaming concatenates).
+    `inputs[0]` is the sequence input; then the optional initial states, one per name in
+    `states` (`h` -> input `h0`, output `h_n`); last, only in a contract made by
+    `with_lengths()`, the `lengths` input. `sequence_outputs` are the outputs with a
+    per-step `seq` axis at position 1 (what streaming concatenates, and what is zero past
+    each length).
     """
 
     inputs: tuple[TensorSpec, ...]
@@ -83,9 +94,30 @@ class IOContract:
         return tuple(f"{s}_n" for s in self.states)
 
     @property
+    def state_specs(self) -> tuple[TensorSpec, ...]:
+        """The initial-state inputs (`h0`, `c0`), in order."""
+        names = set(self.state_inputs)
+        return tuple(t for t in self.inputs if t.name in names)
+
+    @property
+    def has_lengths(self) -> bool:
+        """Whether the contract takes the `lengths` input (see `with_lengths`)."""
+        return LENGTHS in self.input_names
+
+    @property
     def streamable(self) -> bool:
-        """Whether chunked runs with fed-back states equal one full pass (unidirectional)."""
-        return not self.bidirectional
+        """Whether chunked runs with fed-back states equal one full pass.
+
+        Unidirectional models without `lengths`: a chunk of a padded batch would need each
+        sequence's length within the chunk, which the contract does not define.
+        """
+        return not self.bidirectional and not self.has_lengths
+
+    def with_lengths(self) -> IOContract:
+        """This contract plus the last input `lengths` (int64, `(batch,)`); idempotent."""
+        if self.has_lengths:
+            return self
+        return replace(self, inputs=(*self.inputs, TensorSpec(LENGTHS, (BATCH,), "int64")))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -154,13 +186,29 @@ class Architecture:
     bidirectional: bool = False
     contract: Callable[[Mapping[str, Any]], IOContract] | None = None
     num_params: Callable[[Mapping[str, Any]], int] | None = None
+    supports_lengths: bool = False
     plugin: str = field(default="", compare=False)
 
-    def io(self, config: Mapping[str, Any]) -> IOContract:
-        """The I/O contract at `config` (a full config, see `resolve`)."""
+    def io(self, config: Mapping[str, Any], *, lengths: bool = False) -> IOContract:
+        """The I/O contract at `config` (a full config, see `resolve`).
+
+        `lengths=True` adds the `lengths` input; a ConfigError if the architecture does not
+        declare `supports_lengths`.
+        """
         if self.contract is not None:
-            return self.contract(config)
-        return recurrent_contract(config, self.states, self.bidirectional)
+            contract = self.contract(config)
+        else:
+            contract = recurrent_contract(config, self.states, self.bidirectional)
+        if not lengths:
+            return contract
+        if not self.supports_lengths:
+            raise ConfigError(
+                f"Architecture {self.name!r} (plugin {self.plugin or '?'!r}) does not take a "
+                "'lengths' input: its Architecture has supports_lengths=False. Export it "
+                "without --lengths, or make its forward accept lengths and register it with "
+                "supports_lengths=True (zoo.testing.check_forward_contract checks it)."
+            )
+        return contract.with_lengths()
 
     def count_params(self, config: Mapping[str, Any]) -> int | None:
         """Parameter count without building the model, where the spec can say it."""
@@ -229,8 +277,8 @@ class Exporter:
       renames into place only after parity passes) and returns facts for the report
       (for example which torch exporter produced it).
     - `load(path) -> runner`: the artifact in its own runtime; `runner(inputs)` maps a dict
-      of float32 arrays named as the contract's inputs (states always given) to a dict of
-      arrays named as its outputs.
+      of arrays named as the contract's inputs (float32; states always given; `lengths`
+      int64 when the export has it) to a dict of arrays named as its outputs.
     - `read_metadata(path) -> dict[str, str]`: the `zoo.*` metadata `export` embedded, so
       that `zoo verify` can rebuild the reference model.
     - `annotate(path, summary)`: optional; embeds the parity summary after it passed.

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.errors import PluginError
-from zoo.inputs import make_inputs
-from zoo.spec import BATCH, SEQ, Architecture
+from zoo.inputs import forward_args, make_inputs
+from zoo.spec import BATCH, LENGTHS, SEQ, Architecture, IOContract
 
 if TYPE_CHECKING:
     from zoo.manager import Plugins
@@ -35,6 +35,11 @@ def check_forward_contract(
     Checks: the forward takes `x` and the states positionally, returns a tuple in the order
     of the contract's outputs, each with the declared shape, dtype float32 and finite values;
     and without states the result equals the one with zero states.
+
+    For an architecture with `supports_lengths`, also a padded batch with mixed lengths
+    (length 1 and full length among them): every output of each sequence must equal running
+    the model on that sequence alone, truncated to its length (same initial states), and
+    `hidden` must be exactly zero past each length.
     """
     import torch
 
@@ -68,6 +73,74 @@ def check_forward_contract(
                             f"forward of {where}: output {spec.name!r} without states differs "
                             "from zero initial states; states must default to zeros.",
                         )
+            if arch.supports_lengths:
+                _check_lengths(plugin, arch.name, model, arch.io(config, lengths=True), batch, seq)
+
+
+def _check_lengths(
+    plugin: str, name: str, model: Any, contract: IOContract, batch: int, seq: int
+) -> None:
+    """Each sequence of a padded batch computes what it computes alone, truncated."""
+    import numpy as np
+    import torch
+
+    for states in (False, True):
+        arrays = make_inputs(contract, batch, seq, states=states, seed=batch * 100 + seq)
+        lengths = arrays[LENGTHS].tolist()
+        where = f"{name!r} at batch={batch}, seq={seq}, states={states}, lengths={lengths}"
+        try:
+            with torch.no_grad():
+                outputs = model(*forward_args(contract, arrays))
+        except TypeError as exc:
+            raise PluginError(
+                plugin,
+                f"forward of {where} failed: {exc}. The architecture declares "
+                "supports_lengths=True, so forward must take `lengths` after the states.",
+            ) from None
+        _check_outputs(plugin, where, contract.outputs, outputs, batch, seq)
+        for b, length in enumerate(lengths):
+            alone = {
+                spec.name: _take(arrays[spec.name], spec.shape.index(BATCH), b)
+                for spec in contract.state_specs
+                if spec.name in arrays
+            }
+            x_spec = contract.inputs[0]
+            x_alone = _take(arrays[x_spec.name], x_spec.shape.index(BATCH), b)
+            alone[x_spec.name] = np.ascontiguousarray(
+                np.take(x_alone, np.arange(length), axis=x_spec.shape.index(SEQ))
+            )
+            with torch.no_grad():
+                expected = model(*forward_args(contract, alone))
+            for spec, got, want in zip(contract.outputs, outputs, expected, strict=True):
+                got = got.narrow(spec.shape.index(BATCH), b, 1)
+                if SEQ in spec.shape:
+                    axis = spec.shape.index(SEQ)
+                    padding = got.narrow(axis, length, seq - length)
+                    if bool(padding.ne(0).any()):
+                        raise PluginError(
+                            plugin,
+                            f"forward of {where}: output {spec.name!r} of sequence {b} is not "
+                            f"zero past its length {length} (max |value| "
+                            f"{padding.abs().max().item():.3g}); pad like pad_packed_sequence "
+                            "(see zoo.recurrent.unpack).",
+                        )
+                    got = got.narrow(axis, 0, length)
+                if not torch.allclose(got, want, atol=1e-6, rtol=1e-5):
+                    raise PluginError(
+                        plugin,
+                        f"forward of {where}: output {spec.name!r} of sequence {b} differs from "
+                        f"running it alone, truncated to its length {length} (max abs diff "
+                        f"{(got - want).abs().max().item():.3g}). Each sequence's states must "
+                        "be taken after its own last valid step (run the recurrent module on a "
+                        "packed sequence, see zoo.recurrent).",
+                    )
+
+
+def _take(array: Any, axis: int, index: int) -> Any:
+    """`array` restricted to batch entry `index` along `axis`, keeping the axis."""
+    import numpy as np
+
+    return np.ascontiguousarray(np.take(array, [index], axis=axis))
 
 
 def _check_outputs(
