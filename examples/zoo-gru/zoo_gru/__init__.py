@@ -1,6 +1,7 @@
 """zoo-gru: a third-party zoo plugin, written against `import zoo` alone.
 
-It registers a `gru` architecture (nn.GRU, one state `h`), two named models (registry.toml)
+It registers a `gru` architecture (nn.GRU, one state `h`, variable-length batches), two
+named models (registry.toml)
 and an `onnx-ort` exporter (ONNX pre-optimized by onnxruntime). Everything heavy is imported
 inside functions, so `zoo list` and `zoo --help` stay free of torch with this plugin installed.
 """
@@ -47,6 +48,7 @@ def register_architectures(register: Callable[[zoo.Architecture], None]) -> None
             defaults=DEFAULTS,
             states=("h",),
             num_params=num_params,
+            supports_lengths=True,  # the model follows zoo's lengths pattern (model.py)
         )
     )
 
