@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from zoo import DataError
 from zoo.data import (
     CLASSIFICATION,
-    DataError,
     DataOptions,
     DataSpec,
     builtin_dataset,

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.errors import ZooError, did_you_mean
+from zoo.errors import DataError, did_you_mean
 
 if TYPE_CHECKING:
     import numpy as np
@@ -42,10 +42,6 @@ TASKS = (REGRESSION, CLASSIFICATION)
 
 #: Each split of a built-in task draws from its own random stream.
 SPLITS = {"train": 0, "val": 1, "test": 2}
-
-
-class DataError(ZooError):
-    """A data source is unknown, malformed or does not fit the model."""
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,13 @@ from zoo.checkpoint import CONFIG_FILE, read_checkpoint
 from zoo.data import (
     BUILTIN_TASKS,
     CLASSIFICATION,
-    DataError,
     DataSpec,
     Split,
     csv_windows,
     evaluation_split,
     is_csv,
 )
-from zoo.errors import CheckpointError, ZooError
+from zoo.errors import CheckpointError, DataError, ZooError
 from zoo.metrics import compute_metrics, predict_tensor
 
 
