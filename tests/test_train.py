@@ -369,3 +369,23 @@ def test_run_in_subprocess_reports_on_stderr(tmp_path: Path) -> None:
     )  # fmt: skip
     assert run.stdout.startswith("lstm on sine") and "epoch 1/1" in run.stderr
     assert not any(line.startswith("epoch ") for line in run.stdout.splitlines())
+
+
+def test_clip_grad_norm_matches_torch() -> None:
+    from zoo.train import clip_grad_norm
+
+    for scale in (0.01, 100.0):  # below and above the threshold
+        torch.manual_seed(0)
+        a = [torch.nn.Parameter(torch.randn(5, 3)) for _ in range(3)]
+        b = [torch.nn.Parameter(p.detach().clone()) for p in a]
+        for p, q in zip(a, b, strict=True):
+            p.grad = torch.randn_like(p) * scale
+            q.grad = p.grad.clone()
+        clip_grad_norm(a, 1.0)
+        torch.nn.utils.clip_grad_norm_(b, 1.0)
+        for p, q in zip(a, b, strict=True):
+            assert torch.equal(p.grad, q.grad)
+        assert (
+            scale < 1
+            or torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in a])) <= 1.0 + 1e-5
+        )
