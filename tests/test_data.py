@@ -210,3 +210,20 @@ def test_data_spec_round_trips_through_json() -> None:
 
     spec = builtin_dataset("freq", DataOptions(samples=8), seed=2).spec
     assert DataSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+
+
+def test_an_empty_cell_in_a_numeric_column_is_reported_not_skipped(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "t,a,b\n" + "1,2,3\n" * 5 + "1,2,\n" + "1,2,3\n" * 4)
+    with pytest.raises(DataError, match=r"row 6 \(line 7\), column 'b' is empty"):
+        csv_dataset(path, DataOptions(target="a", window=2))
+
+
+def test_builtin_options_are_refused_for_a_csv_model(tmp_path: Path) -> None:
+    spec = csv_dataset(_series(tmp_path), DataOptions(target="a", window=3)).spec
+    path = str(tmp_path / "series.csv")
+    assert len(evaluation_split(spec, path)) == 20 - 3 - 1 + 1
+    for kwargs in ({"seed": 1}, {"seq_len": 9}):
+        with pytest.raises(DataError, match="--seq-len and --seed apply to built-in tasks"):
+            evaluation_split(spec, path, **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(DataError, match="trained on CSV data"):
+        evaluation_split(spec, "sine")

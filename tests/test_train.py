@@ -389,3 +389,27 @@ def test_clip_grad_norm_matches_torch() -> None:
             scale < 1
             or torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in a])) <= 1.0 + 1e-5
         )
+
+
+def test_resume_with_fewer_epochs_than_done_is_refused(invoke: Any, tmp_path: Path) -> None:
+    _train(invoke, tmp_path / "run", epochs=2)
+    result = invoke(
+        "train", "lstm", *TINY, "--epochs", "1", "--out", str(tmp_path / "run"), "--resume"
+    )
+    assert result.exit_code == 1
+    assert "already completed 2 epochs, more than --epochs 1. Pass --epochs 2" in result.output
+
+
+def test_progress_bar_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    from zoo.cli_train import _ProgressBar
+    from zoo.train import EpochRecord
+
+    bar = _ProgressBar()
+    bar.live = True
+    bar.step(2, 640, 1280, 0.123456, 25000.0)
+    bar.epoch_end(5, EpochRecord(2, 0.1, {"loss": 0.2, "mse": 0.2}, 25000.0, 0.05, True))
+    err = capsys.readouterr().err
+    assert "\repoch 2 [############------------] 640/1280  loss 0.1235  25,000 samples/s" in err
+    assert err.endswith(
+        "epoch 2/5  train_loss 0.1  val_loss 0.2  val_mse 0.2  25,000 samples/s  0.1 s  *best\n"
+    )

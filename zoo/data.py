@@ -496,13 +496,17 @@ def _check_window(path: Path, rows: int, window: int, horizon: int, needed: int)
 
 
 def _default_features(table: Table, target: str, task: str) -> tuple[str, ...]:
-    """Every column that parses as numbers; a classification label is never a feature."""
+    """Every numeric column; a classification label is never a feature.
+
+    A column is numeric when all its non-empty cells parse as numbers, so that an empty
+    cell in a numeric column is reported rather than the column silently left out.
+    """
     features = []
     for name in table.columns:
         if task == CLASSIFICATION and name == target:
             continue
         try:
-            [float(v) for v in table.column(name)]
+            [float(v) for v in table.column(name) if v]
         except ValueError:
             continue
         features.append(name)
@@ -653,8 +657,11 @@ def evaluation_split(
             f"The model was trained on CSV data ({spec.source}); evaluate it on a CSV file "
             f"with columns {', '.join(_needed_columns(spec))}, not {source!r}."
         )
-    if seq_len is not None:
-        raise DataError("--seq-len applies to built-in tasks; a CSV model uses its window.")
+    if seq_len is not None or seed is not None:
+        raise DataError(
+            "--seq-len and --seed apply to built-in tasks; a CSV model uses its window and "
+            "the file's rows."
+        )
     windows = csv_windows(spec, Path(source), labelled=True)
     assert windows.y is not None
     return Split(windows.x, windows.y, windows.rows)

@@ -158,7 +158,10 @@ def register_checkpoint(
     text += ("\n" if text.strip() else "") + table
     with atomic_output(registry) as tmp:
         tmp.write_text(text, encoding="utf-8")
-        entries = {e.name: e for e in read_registry(tmp, app.plugins.architectures)}
+        try:
+            entries = {e.name: e for e in read_registry(tmp, app.plugins.architectures)}
+        except RegistryError as exc:  # name the real file, not the temporary one
+            raise RegistryError(str(exc).replace(str(tmp), str(registry))) from None
     return replace(entries[name], source=registry)
 
 

@@ -232,6 +232,11 @@ def train_model(
     if resume and state is None:
         reporter.note(f"no train_state in {out}: starting from epoch 1")
     if state is not None:
+        if state.epoch > settings.epochs:
+            raise ZooError(
+                f"--resume: {out} has already completed {state.epoch} epochs, more than "
+                f"--epochs {settings.epochs}. Pass --epochs {state.epoch} or more."
+            )
         problems = _fingerprint_mismatch(state.fingerprint, fingerprint)
         if problems:
             raise ZooError(
