@@ -287,8 +287,7 @@ class _Loop:
         self.name = name or arch.name
         self.model = arch.build(**config).to(device)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
-        # The fused kernel: one pass per parameter instead of a dozen small ops.
-        self.optimizer = torch.optim.Adam(self.params, lr=settings.lr, fused=True)
+        self.optimizer = _adam(self.params, settings.lr)
         self.loss_fn = loss_function(dataset.spec.task)
         self.x_train = torch.from_numpy(dataset.train.x).to(device)  # (n, seq, features)
         self.y_train = torch.from_numpy(dataset.train.y).to(device)  # (n, 1) or (n,)
@@ -340,8 +339,7 @@ class _Loop:
             self._save_metrics()
             self._save_state()
             self.reporter.epoch_end(settings.epochs, record)
-        if not self.best_state:
-            raise ZooError(f"No epoch to train: --epochs {settings.epochs}.")
+        assert self.best_state, "epochs >= 1, and the first epoch is always the best so far"
         self._save_checkpoint()  # also when resuming a finished run: config.json up to date
 
     def _epoch(self, epoch: int) -> EpochRecord:
@@ -379,7 +377,7 @@ class _Loop:
                 f"({self.best_epoch}) is in {self.out}."
             )
         val = self.validate()
-        best = val["loss"] < self.best_loss
+        best = not self.best_state or val["loss"] < self.best_loss
         if best:
             self.best_epoch, self.best_loss, self.best_metrics = epoch, val["loss"], val
             self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
@@ -435,6 +433,17 @@ class _Loop:
             fingerprint=self.fingerprint,
         )
         save_train_state(self.out, state)
+
+
+def _adam(params: list[Any], lr: float) -> Any:
+    """Adam with the fused kernel (one pass per parameter instead of a dozen small ops)
+    where the parameters allow it, the default implementation otherwise."""
+    import torch
+
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except RuntimeError:  # a device or dtype the fused kernel does not support
+        return torch.optim.Adam(params, lr=lr)
 
 
 def clip_grad_norm(params: list[Any], max_norm: float) -> None:
