@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from zoo.data import CLASSIFICATION, Scaling
+from zoo.dataspec import CLASSIFICATION, Scaling
 
 if TYPE_CHECKING:
     import torch

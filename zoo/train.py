@@ -29,7 +29,7 @@ from typing import Any
 
 from zoo._version import __version__
 from zoo.checkpoint import CONFIG_FILE, Checkpoint, save_checkpoint
-from zoo.data import CLASSIFICATION, Dataset
+from zoo.dataspec import CLASSIFICATION, Dataset
 from zoo.errors import ZooError
 from zoo.fsutil import atomic_write_text, ensure_dir
 from zoo.metrics import compute_metrics, loss_function, predict_tensor
