@@ -179,7 +179,9 @@ def test_zoo_load_plugins_selects_distributions(
     installed = {n for n, i in zoo.load_plugins().infos.items() if not i.builtin}
     fake_distribution("zoo-a", "zootest_a", GOOD)
     fake_distribution("zoo-b", "zootest_b", GOOD)
-    if selection is not None:
+    if selection is None:
+        monkeypatch.delenv("ZOO_LOAD_PLUGINS")
+    else:
         monkeypatch.setenv("ZOO_LOAD_PLUGINS", selection)
     plugins = zoo.load_plugins()
     expected = loaded | installed if selection is None else loaded
