@@ -66,12 +66,20 @@ def arch(request: pytest.FixtureRequest, plugins: Plugins) -> zoo.Architecture:
 def fake_distribution(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Callable[..., None]]:
-    """Install a tiny third-party plugin distribution on sys.path (entry-point group `zoo`)."""
+    """Install a tiny third-party plugin distribution on sys.path (entry-point group `zoo`).
+
+    ZOO_LOAD_PLUGINS then selects the installed fakes only, so that plugins installed in the
+    environment itself (the example zoo-gru, say) cannot change what a test sees; a test of
+    the unset variable deletes it.
+    """
     site = tmp_path / "site"
     site.mkdir()
     monkeypatch.syspath_prepend(str(site))
+    installed: list[str] = []
 
     def install(dist: str, module: str, source: str, entry: str | None = None) -> None:
+        installed.append(dist)
+        monkeypatch.setenv("ZOO_LOAD_PLUGINS", ",".join(installed))
         (site / f"{module}.py").write_text(textwrap.dedent(source))
         info = site / f"{dist.replace('-', '_')}-1.2.3.dist-info"
         info.mkdir()

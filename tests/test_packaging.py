@@ -6,6 +6,7 @@ top-level `plugins`/`exporters` package may land in site-packages.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -128,8 +129,15 @@ def test_wheels_installed_in_a_fresh_venv_list_and_export(
     assert all(Path(p).is_relative_to(env) for p in where), where
     site = Path(where[0]).parents[1]
     assert not (site / "plugins").exists() and not (site / "exporters").exists()
+    # Only the plugin wheel installed here: other third-party plugins on the machine are not
+    # this test's concern.
     listed = subprocess.run(
-        [str(env / "bin" / "zoo"), "list"], cwd=tmp_path, check=True, capture_output=True, text=True
+        [str(env / "bin" / "zoo"), "list"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ZOO_LOAD_PLUGINS": "zoo-gru"},
     ).stdout
     names = {line.split()[0] for line in listed.splitlines()[2:]}
     assert {"rnn", "lstm", "bilstm", "gru", "gru-2x64"} <= names
@@ -138,6 +146,7 @@ def test_wheels_installed_in_a_fresh_venv_list_and_export(
         cwd=tmp_path,
         capture_output=True,
         text=True,
+        env={**os.environ, "ZOO_LOAD_PLUGINS": "zoo-gru"},
     )
     assert exported.returncode == 0, exported.stderr
     assert {p.name for p in (tmp_path / "out").iterdir()} == {

@@ -174,9 +174,15 @@ def test_plugin_failing_import_is_a_warning_naming_its_distribution(
 def test_zoo_load_plugins_selects_distributions(
     fake_distribution: Any, monkeypatch: pytest.MonkeyPatch, selection: str | None, loaded: set[str]
 ) -> None:
+    # Plugins installed in the environment itself (say, the example zoo-gru) load too when
+    # nothing is selected; the selection must still pick exactly the named ones.
+    installed = {n for n, i in zoo.load_plugins().infos.items() if not i.builtin}
     fake_distribution("zoo-a", "zootest_a", GOOD)
     fake_distribution("zoo-b", "zootest_b", GOOD)
-    if selection is not None:
+    if selection is None:
+        monkeypatch.delenv("ZOO_LOAD_PLUGINS")
+    else:
         monkeypatch.setenv("ZOO_LOAD_PLUGINS", selection)
     plugins = zoo.load_plugins()
-    assert {n for n in plugins.infos if n.startswith("zootest_")} == loaded
+    expected = loaded | installed if selection is None else loaded
+    assert {n for n, i in plugins.infos.items() if not i.builtin} == expected

@@ -8,6 +8,7 @@ from zoo._version import __version__
 from zoo.errors import (
     CheckpointError,
     ConfigError,
+    DataError,
     ExportError,
     InputError,
     ParityError,
@@ -29,6 +30,7 @@ __all__ = [
     "Architecture",
     "CheckpointError",
     "ConfigError",
+    "DataError",
     "ExportError",
     "ExportJob",
     "Exporter",

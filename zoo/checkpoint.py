@@ -4,6 +4,8 @@ Layout::
 
     model.safetensors   the weights (never pickle)
     config.json         architecture, config, I/O contract, sha256 of the weights, zoo version
+                        (`zoo train` adds its data description, scaling, task and best epoch,
+                        and writes metrics.json and train_state/ beside them: zoo.train)
 
 Weights are written first and config.json last, each atomically, so a directory without
 config.json is clearly incomplete, and one whose weights do not hash to the recorded sha256
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,11 +133,16 @@ def build_from_checkpoint(checkpoint: Checkpoint, arch: Architecture) -> Any:
 def save_checkpoint(
     path: Path, arch: Architecture, config: Config, model: Any, extra: dict[str, Any] | None = None
 ) -> Checkpoint:
-    """Write weights then config.json, each atomically; returns the checkpoint as read back."""
+    """Write weights then config.json, each atomically; returns the checkpoint as read back.
+
+    `model` is an `nn.Module` or a state dict (name -> tensor), for example the best
+    epoch's weights kept aside during training. `extra` adds keys to config.json.
+    """
     from safetensors.torch import save_file
 
     ensure_dir(path)
-    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    weights = model if isinstance(model, Mapping) else model.state_dict()
+    state = {k: v.detach().contiguous().cpu() for k, v in weights.items()}
     with atomic_output(path / WEIGHTS_FILE) as tmp:
         save_file(state, str(tmp))
     meta = {

@@ -93,11 +93,22 @@ def create_cli(plugins: Plugins | None = None) -> click.Group:
 
     @cli.command("list")
     @click.argument("pattern", required=False)
+    @click.option(
+        "--registry",
+        "registries",
+        multiple=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Also list this registry TOML file's models (repeatable).",
+    )
     @json_option
     @click.pass_context
-    def list_(ctx: click.Context, pattern: str | None, as_json: bool) -> None:
+    def list_(
+        ctx: click.Context, pattern: str | None, registries: tuple[Path, ...], as_json: bool
+    ) -> None:
         """List registered models, optionally filtered by an fnmatch PATTERN (e.g. 'lstm*')."""
         app = _app(ctx)
+        if registries:
+            app = App(app.plugins, [*app.extra_registries, *registries])
         rows = [app.resolve(e.name).summary() for e in app.registry.match(pattern)]
         if as_json:
             _echo_json(rows)
@@ -169,6 +180,9 @@ def create_cli(plugins: Plugins | None = None) -> click.Group:
         click.echo(format_table(("PLUGIN", "DISTRIBUTION", "PROVIDES", "HOOKS"), table))
 
     _add_export_commands(cli)
+    from zoo.cli_train import add_train_commands  # imports zoo.cli: not at top
+
+    add_train_commands(cli)
     plugins.add_commands(cli)
     return cli
 

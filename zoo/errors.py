@@ -44,6 +44,10 @@ class ConfigError(ZooError):
     """An architecture config value is unknown or invalid."""
 
 
+class DataError(ZooError):
+    """A data source is unknown or malformed, or does not fit the model."""
+
+
 class CheckpointError(ZooError):
     """A checkpoint directory is missing, incomplete, corrupt or untrusted."""
 

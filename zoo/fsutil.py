@@ -54,9 +54,11 @@ def atomic_output(final: Path) -> Iterator[Path]:
         raise ZooError(f"Cannot write to {str(final.parent)!r}: {exc.strerror}.") from None
     os.close(fd)
     tmp = Path(name)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; artifacts are ordinary files
     try:
         yield tmp
+        # mkstemp makes 0600, and some writers (safetensors) replace the file: set the mode
+        # of an ordinary file once the content is there.
+        os.chmod(tmp, 0o666 & ~_umask())
         _fsync(tmp)
         os.replace(tmp, final)
         _fsync(final.parent, directory=True)

@@ -1,0 +1,415 @@
+"""`zoo train` on tiny data: learning, checkpoints, determinism, resume after SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import zoo
+from zoo.app import App
+from zoo.checkpoint import read_checkpoint
+from zoo.data import DataOptions, load_dataset
+from zoo.metrics import compute_metrics, predict_tensor
+from zoo.models import from_checkpoint
+from zoo.train import TrainSettings, model_config, train_model
+from zoo.train_state import STATE_DIR, STATE_FILE, load_train_state
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: A tiny run: 64 sine sequences of 8 steps, hidden 8; a few hundred milliseconds.
+TINY = (
+    "--data", "sine", "--samples", "64", "--seq-len", "8", "--batch-size", "16",
+    "--set", "hidden_size=8", "--lr", "0.01",
+)  # fmt: skip
+
+
+def _train(invoke: Any, out: Path, *args: str, epochs: int = 3) -> Any:
+    result = invoke("train", "lstm", *TINY, "--epochs", str(epochs), "--out", str(out), *args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def _metrics(out: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((out / "metrics.json").read_text())
+    return data
+
+
+def test_training_lowers_the_loss(invoke: Any, tmp_path: Path) -> None:
+    _train(invoke, tmp_path / "run", epochs=6)
+    epochs = _metrics(tmp_path / "run")["epochs"]
+    assert len(epochs) == 6
+    assert epochs[-1]["train_loss"] < 0.75 * epochs[0]["train_loss"]
+    assert min(e["val"]["loss"] for e in epochs[1:]) < epochs[0]["val"]["loss"]
+    assert all(e["samples_per_s"] > 0 for e in epochs)
+
+
+def test_cli_prints_progress_and_a_final_metrics_line(invoke: Any, tmp_path: Path) -> None:
+    result = _train(invoke, tmp_path / "run")
+    stdout = result.stdout.splitlines()
+    assert stdout[0].startswith("lstm on sine (seq 8, 64 samples, regression): best epoch ")
+    assert "val_rel_mse " in stdout[0] and "samples/s" in stdout[0]
+    assert stdout[1].startswith(f"checkpoint: {tmp_path / 'run'} (sha256 ")
+    epoch_lines = [line for line in result.stderr.splitlines() if line.startswith("epoch ")]
+    assert [line.split()[1] for line in epoch_lines] == ["1/3", "2/3", "3/3"]
+    assert all("train_loss" in line and "val_loss" in line for line in epoch_lines)
+
+
+def test_checkpoint_holds_the_best_epoch_and_reproduces_its_metrics(
+    plugins: zoo.Plugins, tmp_path: Path
+) -> None:
+    arch = plugins.architecture("lstm")
+    dataset = load_dataset("sine", DataOptions(samples=64, seq_len=8), seed=0)
+    config = model_config(arch, dict(arch.defaults), {"hidden_size": 8}, dataset)
+    result = train_model(
+        arch, config, dataset, TrainSettings(epochs=4, batch_size=16, lr=0.01), tmp_path / "r"
+    )
+    checkpoint = read_checkpoint(tmp_path / "r")
+    meta = checkpoint.meta
+    assert meta["sha256"] == checkpoint.sha256 == result.checkpoint.sha256
+    assert meta["config"] == config and meta["config"]["input_size"] == 1
+    assert meta["data"]["source"] == "sine" and meta["task"] == "regression"
+    assert meta["best"]["epoch"] == result.best_epoch
+    best = min(result.history, key=lambda r: r["val"]["loss"])
+    assert best["epoch"] == result.best_epoch and best["best"]
+    # Reloaded weights give exactly the best epoch's validation metrics.
+    module = from_checkpoint(App(plugins), tmp_path / "r").module
+    pred = predict_tensor(module, torch.from_numpy(dataset.val.x))
+    again = compute_metrics("regression", pred, torch.from_numpy(dataset.val.y), None)
+    assert again == best["val"]
+    # ...and exactly the outputs of the best weights kept in train_state.
+    state = load_train_state(tmp_path / "r")
+    reference = arch.build(**config).eval()
+    reference.load_state_dict(state.best_model)
+    x = torch.from_numpy(dataset.val.x)
+    with torch.no_grad():
+        for a, b in zip(module(x), reference(x), strict=True):
+            assert torch.equal(a, b)
+
+
+def test_same_seed_same_weights_bit_for_bit(invoke: Any, tmp_path: Path) -> None:
+    dropout = ("--set", "num_layers=2", "--set", "dropout=0.3")  # exercises the global RNG
+    for name in ("a", "b"):
+        _train(invoke, tmp_path / name, *dropout)
+    _train(invoke, tmp_path / "c", *dropout, "--seed", "1")
+    weights = {n: (tmp_path / n / "model.safetensors").read_bytes() for n in "abc"}
+    assert weights["a"] == weights["b"]
+    assert weights["a"] != weights["c"]
+    history = [
+        [{k: v for k, v in e.items() if k not in ("samples_per_s", "seconds")} for e in h]
+        for h in (_metrics(tmp_path / n)["epochs"] for n in "ab")
+    ]
+    assert history[0] == history[1]
+
+
+def _state_epoch(out: Path) -> int:
+    try:
+        return int(json.loads((out / STATE_DIR / STATE_FILE).read_text())["epoch"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def test_resume_after_sigkill_ends_with_the_same_weights(invoke: Any, tmp_path: Path) -> None:
+    epochs = 20
+    args = [
+        *("--data", "sine", "--samples", "256", "--seq-len", "16", "--batch-size", "32"),
+        *("--set", "hidden_size=8", "--set", "num_layers=2", "--set", "dropout=0.2"),
+        *("--epochs", str(epochs)),
+    ]
+    killed = tmp_path / "killed"
+    env = {**os.environ, "ZOO_LOAD_PLUGINS": ""}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "zoo", "train", "lstm", *args, "--out", str(killed)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while _state_epoch(killed) < 1:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline, "no epoch finished in 120 s"
+            time.sleep(0.005)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+        if process.stderr:
+            process.stderr.close()
+    assert process.returncode == -signal.SIGKILL
+    stopped_after = _state_epoch(killed)
+    assert 1 <= stopped_after < epochs, "the run must be interrupted, not finished"
+
+    resumed = invoke("train", "lstm", *args, "--out", str(killed), "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert f"resuming {killed} after epoch {stopped_after} of {epochs}" in resumed.output
+    _train_full = invoke("train", "lstm", *args, "--out", str(tmp_path / "full"))
+    assert _train_full.exit_code == 0, _train_full.output
+
+    full_bytes = (tmp_path / "full" / "model.safetensors").read_bytes()
+    assert (killed / "model.safetensors").read_bytes() == full_bytes
+    history = [_metrics(out)["epochs"] for out in (killed, tmp_path / "full")]
+    assert [e["epoch"] for e in history[0]] == list(range(1, epochs + 1))  # none lost/repeated
+    assert [e["val"] for e in history[0]] == [e["val"] for e in history[1]]
+    assert read_checkpoint(killed).sha256 == read_checkpoint(tmp_path / "full").sha256
+    # Only the last epoch's tensors are kept.
+    assert [p.name for p in (killed / STATE_DIR).glob("*.safetensors")] == [
+        f"state-{epochs:04d}.safetensors"
+    ]
+
+
+def test_resume_can_extend_a_finished_run(invoke: Any, tmp_path: Path) -> None:
+    _train(invoke, tmp_path / "two", epochs=2)
+    _train(invoke, tmp_path / "two", "--resume", epochs=4)
+    _train(invoke, tmp_path / "four", epochs=4)
+    assert (tmp_path / "two" / "model.safetensors").read_bytes() == (
+        tmp_path / "four" / "model.safetensors"
+    ).read_bytes()
+    again = _train(invoke, tmp_path / "four", "--resume", epochs=4)  # nothing left to do
+    assert "resuming" in again.output and "epoch 5" not in again.output
+
+
+def test_resume_with_other_options_is_refused(invoke: Any, tmp_path: Path) -> None:
+    _train(invoke, tmp_path / "run", epochs=1)
+    result = invoke(
+        "train", "lstm", *TINY, "--epochs", "2", "--out", str(tmp_path / "run"),
+        "--resume", "--lr", "0.5",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "--resume: " in result.output and "settings.lr: was 0.01, now 0.5" in result.output
+
+
+def test_an_existing_run_is_not_overwritten(invoke: Any, tmp_path: Path) -> None:
+    _train(invoke, tmp_path / "run", epochs=1)
+    before = (tmp_path / "run" / "model.safetensors").read_bytes()
+    result = invoke("train", "lstm", *TINY, "--epochs", "1", "--out", str(tmp_path / "run"))
+    assert result.exit_code == 1 and "already holds a training run" in result.output
+    assert "--resume" in result.output
+    assert (tmp_path / "run" / "model.safetensors").read_bytes() == before
+
+
+def test_resume_without_state_starts_fresh(invoke: Any, tmp_path: Path) -> None:
+    result = _train(invoke, tmp_path / "new", "--resume", epochs=1)
+    assert "no train_state in" in result.output and "starting from epoch 1" in result.output
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        (["input_size=3"], "--set input_size=3 contradicts the data"),
+        (["output_size=2"], "--set output_size=2 contradicts the data"),
+        (["hiden_size=3"], "Did you mean 'hidden_size'?"),
+        (["dropout=2.0"], "must be in [0, 1)"),
+    ],
+)
+def test_bad_overrides(invoke: Any, tmp_path: Path, sets: list[str], message: str) -> None:
+    args = [a for s in sets for a in ("--set", s)]
+    result = invoke("train", "lstm", *TINY, *args, "--out", str(tmp_path / "x"))
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_overrides_that_agree_with_the_data_are_fine(invoke: Any, tmp_path: Path) -> None:
+    _train(invoke, tmp_path / "r", "--set", "input_size=1", "--set", "output_size=1", epochs=1)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--epochs", "0"], "0 is not in the range x>=1"),
+        (["--lr", "0"], "0.0 is not in the range x>0"),
+        (["--device", "tpu"], "'tpu' is not one of 'cpu', 'cuda'"),
+        (["--data", "sinus"], "Did you mean 'sine'?"),
+    ],
+)
+def test_bad_train_options(invoke: Any, tmp_path: Path, args: list[str], message: str) -> None:
+    result = invoke("train", "lstm", *TINY, *args, "--out", str(tmp_path / "x"))
+    assert result.exit_code in (1, 2) and message in result.output, result.output
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="tests the no-CUDA message")
+def test_cuda_without_a_gpu_is_a_clear_error(invoke: Any, tmp_path: Path) -> None:
+    result = invoke("train", "lstm", *TINY, "--device", "cuda", "--out", str(tmp_path / "x"))
+    assert result.exit_code == 1 and "no CUDA device is available" in result.output
+
+
+def test_classification_task(invoke: Any, tmp_path: Path) -> None:
+    result = invoke(
+        "train", "lstm", "--data", "freq", "--samples", "64", "--seq-len", "12",
+        "--epochs", "2", "--set", "hidden_size=8", "--out", str(tmp_path / "c"), "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert 0.0 <= summary["best"]["accuracy"] <= 1.0 and "loss" in summary["best"]
+    meta = read_checkpoint(tmp_path / "c").meta
+    assert meta["config"]["output_size"] == 4 and meta["task"] == "classification"
+    evaluated = json.loads(
+        invoke("eval", "--checkpoint", str(tmp_path / "c"), "--data", "freq", "--json").stdout
+    )
+    assert set(evaluated["metrics"]) == {"loss", "accuracy"} and evaluated["samples"] == 16
+    rows = json.loads(
+        invoke("predict", "--checkpoint", str(tmp_path / "c"), "--data", "freq", "--json").stdout
+    )
+    assert len(rows) == 16 and rows[0]["prediction"] in ("0.04", "0.06", "0.08", "0.1")
+    assert 0.25 <= rows[0]["probability"] <= 1.0 and rows[0]["truth"] is not None
+
+
+def _write_series(path: Path, rows: int) -> None:
+    rng = np.random.default_rng(0)
+    t = np.arange(rows)
+    value = 20 + 5 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 0.3, rows)
+    other = np.cos(2 * np.pi * t / 12)
+    lines = ["step,value,other,kind"] + [
+        f"{i},{value[i]:.4f},{other[i]:.4f},{'up' if other[i] > 0 else 'down'}" for i in t
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_csv_train_eval_predict(invoke: Any, tmp_path: Path) -> None:
+    data = tmp_path / "series.csv"
+    _write_series(data, 120)
+    out = tmp_path / "csv"
+    result = invoke(
+        "train", "lstm", "--data", str(data), "--target", "value", "--features", "value,other",
+        "--window", "12", "--horizon", "2", "--epochs", "3", "--set", "hidden_size=8",
+        "--out", str(out),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    meta = read_checkpoint(out).meta
+    scaling = meta["data"]["scaling"]
+    assert meta["data"]["features"] == ["value", "other"] and meta["config"]["input_size"] == 2
+    assert scaling["y_mean"] == pytest.approx(20, abs=1.0) and scaling["y_std"] > 1
+
+    evaluated = json.loads(
+        invoke("eval", "--checkpoint", str(out), "--data", str(data), "--json").stdout
+    )
+    assert evaluated["samples"] == 120 - 12 - 2 + 1
+    new = tmp_path / "new.csv"
+    new.write_text("value,other\n" + "".join(f"{20 + i},{0.5}\n" for i in range(14)))
+    rows = json.loads(
+        invoke("predict", "--checkpoint", str(out), "--data", str(new), "--json").stdout
+    )
+    # Windows end at rows 11, 12, 13 and forecast rows 13 (known), 14 and 15 (future).
+    assert [r["row"] for r in rows] == [13, 14, 15]
+    assert rows[0]["truth"] == pytest.approx(33.0) and rows[1]["truth"] is None
+    assert all(5 < r["prediction"] < 40 for r in rows)  # unscaled: the series' own units
+    table = invoke("predict", "--checkpoint", str(out), "--data", str(new)).stdout
+    assert table.splitlines()[0].split() == ["ROW", "PREDICTION", "TRUTH"]
+
+
+def test_csv_classification(invoke: Any, tmp_path: Path) -> None:
+    data = tmp_path / "series.csv"
+    _write_series(data, 80)
+    out = tmp_path / "cls"
+    result = invoke(
+        "train", "lstm", "--data", str(data), "--target", "kind", "--task", "classification",
+        "--window", "6", "--epochs", "2", "--set", "hidden_size=8", "--out", str(out),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    meta = read_checkpoint(out).meta
+    assert meta["data"]["classes"] == ["down", "up"] and meta["config"]["output_size"] == 2
+    assert meta["data"]["features"] == ["step", "value", "other"]
+    rows = json.loads(
+        invoke("predict", "--checkpoint", str(out), "--data", str(data), "--json").stdout
+    )
+    assert {r["prediction"] for r in rows} <= {"down", "up"}
+
+
+def test_eval_on_the_wrong_data_is_refused(invoke: Any, tmp_path: Path) -> None:
+    _train(invoke, tmp_path / "r", epochs=1)
+    result = invoke("eval", "--checkpoint", str(tmp_path / "r"), "--data", "adding")
+    assert result.exit_code == 1
+    assert "trained on built-in task 'sine'" in result.output
+
+
+def test_eval_needs_a_trained_checkpoint(plugins: zoo.Plugins, invoke: Any, tmp_path: Path) -> None:
+    from zoo.checkpoint import save_checkpoint
+    from zoo.models import seeded
+
+    arch = plugins.architecture("lstm")
+    config = arch.resolve({"input_size": 1})
+    save_checkpoint(tmp_path / "plain", arch, config, seeded(arch, config, 0))
+    result = invoke("eval", "--checkpoint", str(tmp_path / "plain"), "--data", "sine")
+    assert result.exit_code == 1 and "not written by `zoo train`" in result.output
+    result = invoke("eval", "--data", "sine")
+    assert (
+        result.exit_code == 2 and "Give a trained model NAME or --checkpoint DIR" in result.output
+    )
+
+
+def test_trained_checkpoint_exports_with_parity(invoke: Any, tmp_path: Path) -> None:
+    _train(invoke, tmp_path / "r", epochs=1)
+    result = invoke(
+        "export", "--checkpoint", str(tmp_path / "r"), "--onnx", "--out", str(tmp_path / "e"),
+        "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["passed"]
+    assert summary["weights"]["sha256"] == read_checkpoint(tmp_path / "r").sha256
+
+
+def test_run_in_subprocess_reports_on_stderr(tmp_path: Path) -> None:
+    """Progress goes to stderr, the final line to stdout (scripts can capture it alone)."""
+    env = {**os.environ, "ZOO_LOAD_PLUGINS": ""}
+    run = subprocess.run(
+        [sys.executable, "-m", "zoo", "train", "lstm", *TINY, "--epochs", "1",
+         "--out", str(tmp_path / "r")],
+        capture_output=True, text=True, env=env, cwd=ROOT, check=True,
+    )  # fmt: skip
+    assert run.stdout.startswith("lstm on sine") and "epoch 1/1" in run.stderr
+    assert not any(line.startswith("epoch ") for line in run.stdout.splitlines())
+
+
+def test_clip_grad_norm_matches_torch() -> None:
+    from zoo.train import clip_grad_norm
+
+    for scale in (0.01, 100.0):  # below and above the threshold
+        torch.manual_seed(0)
+        a = [torch.nn.Parameter(torch.randn(5, 3)) for _ in range(3)]
+        b = [torch.nn.Parameter(p.detach().clone()) for p in a]
+        for p, q in zip(a, b, strict=True):
+            p.grad = torch.randn_like(p) * scale
+            q.grad = p.grad.clone()
+        clip_grad_norm(a, 1.0)
+        torch.nn.utils.clip_grad_norm_(b, 1.0)
+        for p, q in zip(a, b, strict=True):
+            assert torch.equal(p.grad, q.grad)
+        assert (
+            scale < 1
+            or torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in a])) <= 1.0 + 1e-5
+        )
+
+
+def test_resume_with_fewer_epochs_than_done_is_refused(invoke: Any, tmp_path: Path) -> None:
+    _train(invoke, tmp_path / "run", epochs=2)
+    result = invoke(
+        "train", "lstm", *TINY, "--epochs", "1", "--out", str(tmp_path / "run"), "--resume"
+    )
+    assert result.exit_code == 1
+    assert "already completed 2 epochs, more than --epochs 1. Pass --epochs 2" in result.output
+
+
+def test_progress_bar_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    from zoo.cli_train import _ProgressBar
+    from zoo.train import EpochRecord
+
+    bar = _ProgressBar()
+    bar.live = True
+    bar.step(2, 640, 1280, 0.123456, 25000.0)
+    bar.epoch_end(5, EpochRecord(2, 0.1, {"loss": 0.2, "mse": 0.2}, 25000.0, 0.05, True))
+    err = capsys.readouterr().err
+    assert "\repoch 2 [############------------] 640/1280  loss 0.1235  25,000 samples/s" in err
+    assert err.endswith(
+        "epoch 2/5  train_loss 0.1  val_loss 0.2  val_mse 0.2  25,000 samples/s  0.1 s  *best\n"
+    )
