@@ -104,6 +104,8 @@ class DataSpec:
     classes: tuple[str, ...] = ()
     scaling: Scaling | None = None
     file_sha256: str | None = None
+    #: Sequences have different lengths (padded, with `lengths`); `seq_len` is the longest.
+    variable_length: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -122,6 +124,7 @@ class DataSpec:
             "classes": list(self.classes),
             "scaling": self.scaling.to_dict() if self.scaling else None,
             "file_sha256": self.file_sha256,
+            "variable_length": self.variable_length,
         }
 
     @classmethod
@@ -144,6 +147,7 @@ class DataSpec:
                 classes=tuple(str(c) for c in data.get("classes") or ()),
                 scaling=Scaling.from_dict(scaling) if scaling else None,
                 file_sha256=data.get("file_sha256"),
+                variable_length=bool(data.get("variable_length", False)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"Malformed 'data' description in a checkpoint: {exc!r}.") from None
@@ -167,6 +171,9 @@ class Split:
     y: np.ndarray
     #: For CSV windows: the row (0-based, header excluded) each target comes from.
     rows: np.ndarray | None = None
+    #: For variable-length data: each sequence's valid steps (n,) int64; `x` is zero-padded
+    #: past them, and models run on packed sequences (the forward's `lengths`).
+    lengths: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.x.shape[0])

@@ -93,7 +93,7 @@ def evaluate(
     import torch
 
     split = _labelled(trained, source, seed, seq_len)
-    pred = predict_tensor(trained.source.module, torch.from_numpy(split.x))
+    pred = predict_tensor(trained.source.module, torch.from_numpy(split.x), lengths=_tensor(split))
     metrics = compute_metrics(trained.task, pred, torch.from_numpy(split.y), trained.spec.scaling)
     return Evaluation(source, len(split), metrics)
 
@@ -112,11 +112,13 @@ def predict(trained: TrainedModel, source: str) -> list[dict[str, Any]]:
     if spec.kind == "csv" and source not in BUILTIN_TASKS and is_csv(source):
         windows = csv_windows(spec, Path(source), labelled=False)
         x, rows, y, known = windows.x, windows.rows, windows.y, windows.has_target
+        lengths = None
     else:
         split = _labelled(trained, source, None, None)
         x, rows, y = split.x, np.arange(len(split)), split.y
         known = np.ones(len(split), dtype=bool)
-    pred = predict_tensor(trained.source.module, torch.from_numpy(x)).numpy()
+        lengths = _tensor(split)
+    pred = predict_tensor(trained.source.module, torch.from_numpy(x), lengths=lengths).numpy()
     if spec.task == CLASSIFICATION:
         probs = torch.softmax(torch.from_numpy(pred), dim=1).numpy()  # (n, classes)
         return [
@@ -157,7 +159,11 @@ def inspect(
     module = trained.source.module
     with torch.no_grad():
         first = torch.from_numpy(split.x[:1])  # (1, seq, features)
-        hidden = module(first)[1][0].numpy()  # (seq, directions * hidden)
+        if split.lengths is None:
+            hidden = module(first)[1][0].numpy()  # (seq, directions * hidden)
+        else:  # the valid steps of a padded sequence only
+            valid = int(split.lengths[0])
+            hidden = module(first[:, :valid])[1][0].numpy()  # (valid, directions * hidden)
     name = trained.source.name
     written = [
         plots.hidden_heatmap(
@@ -173,10 +179,17 @@ def _prediction_plot(trained: TrainedModel, split: Split, path: Path) -> Path:
     import torch
 
     assert trained.spec.scaling is not None
-    pred = predict_tensor(trained.source.module, torch.from_numpy(split.x)).numpy()
-    values = trained.spec.scaling.unscale_y(pred[:, 0])
+    pred = predict_tensor(trained.source.module, torch.from_numpy(split.x), lengths=_tensor(split))
+    values = trained.spec.scaling.unscale_y(pred.numpy()[:, 0])
     truth = trained.spec.scaling.unscale_y(split.y[:, 0])
     title = f"{trained.source.name}: prediction vs truth ({trained.spec.source})"
     if split.rows is not None:  # CSV windows: a time series
         return plots.prediction_vs_truth(split.rows, truth, values, path, title)
     return plots.prediction_scatter(truth, values, path, title)
+
+
+def _tensor(split: Split) -> Any:
+    """The split's lengths as a tensor, or None for fixed-length data."""
+    import torch
+
+    return None if split.lengths is None else torch.from_numpy(split.lengths)

@@ -19,15 +19,23 @@ if TYPE_CHECKING:
 CHUNK = 2048
 
 
-def predict_tensor(module: Any, x: torch.Tensor, chunk: int = CHUNK) -> torch.Tensor:
-    """The model's `y` for every sequence of `x` (n, seq, features), in eval mode."""
+def predict_tensor(
+    module: Any, x: torch.Tensor, chunk: int = CHUNK, lengths: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The model's `y` for every sequence of `x` (n, seq, features), in eval mode; with
+    `lengths` (n,) the sequences are padded and run packed."""
     import torch
 
     was_training = module.training
     module.eval()
     try:
         with torch.no_grad():
-            parts = [module(x[i : i + chunk])[0] for i in range(0, x.shape[0], chunk)]
+            parts = [
+                module(x[i : i + chunk])[0]
+                if lengths is None
+                else module(x[i : i + chunk], lengths=lengths[i : i + chunk])[0]
+                for i in range(0, x.shape[0], chunk)
+            ]
     finally:
         module.train(was_training)
     return torch.cat(parts)  # (n, output_size)

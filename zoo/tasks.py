@@ -7,6 +7,8 @@ never overlap training by construction.
 - ``adding``   the adding problem (Hochreiter & Schmidhuber 1997): two marked values in a
                long sequence must be remembered and summed (regression)
 - ``freq``     which of four frequencies a noisy sine has (classification)
+- ``freq-var`` the same with sequences of different lengths (a quarter of `seq_len` up to
+               all of it), zero-padded and trained on packed sequences via `lengths`
 
 Importing this module imports no numpy; the generators do.
 """
@@ -26,7 +28,8 @@ if TYPE_CHECKING:
 #: Each split of a built-in task draws from its own random stream.
 SPLITS = {"train": 0, "val": 1, "test": 2}
 
-Generator = Callable[["np.random.Generator", int, int], tuple["np.ndarray", "np.ndarray"]]
+#: `generate(rng, n, seq_len) -> (x, y)`, or `(x, y, lengths)` for variable-length tasks.
+Generator = Callable[["np.random.Generator", int, int], tuple["np.ndarray", ...]]
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class BuiltinTask:
     seq_len: int = 50
     samples: int = 4000
     classes: tuple[str, ...] = field(default=())
+    variable_length: bool = False
 
     @property
     def output_size(self) -> int:
@@ -98,6 +102,17 @@ def _freq(rng: np.random.Generator, n: int, seq_len: int) -> tuple[np.ndarray, n
     return signal[:, :, None].astype(np.float32), labels.astype(np.int64)  # (n, seq, 1), (n,)
 
 
+def _freq_var(rng: np.random.Generator, n: int, seq_len: int) -> tuple[np.ndarray, ...]:
+    """`_freq` with each sequence cut to a random length in [seq_len // 4, seq_len] (at
+    least 1) and zero-padded: the label must be read from the valid steps alone."""
+    import numpy as np
+
+    x, labels = _freq(rng, n, seq_len)  # (n, seq, 1), (n,)
+    lengths = rng.integers(max(1, seq_len // 4), seq_len + 1, size=n)  # (n,)
+    x[np.arange(seq_len)[None, :] >= lengths[:, None]] = 0.0  # padding past each length
+    return x, labels, lengths.astype(np.int64)
+
+
 BUILTIN_TASKS: dict[str, BuiltinTask] = {
     task.name: task
     for task in (
@@ -123,6 +138,15 @@ BUILTIN_TASKS: dict[str, BuiltinTask] = {
             _freq,
             input_size=1,
             classes=tuple(f"{f:g}" for f in FREQUENCIES),
+        ),
+        BuiltinTask(
+            "freq-var",
+            CLASSIFICATION,
+            "classify the frequency of noisy sines of different lengths (padded, lengths)",
+            _freq_var,
+            input_size=1,
+            classes=tuple(f"{f:g}" for f in FREQUENCIES),
+            variable_length=True,
         ),
     )
 }
@@ -150,8 +174,8 @@ def generate_split(task: BuiltinTask, seed: int, split: str, n: int, seq_len: in
     import numpy as np
 
     rng = np.random.default_rng([seed, SPLITS[split]])
-    x, y = task.generate(rng, n, seq_len)
-    return Split(x, y)
+    x, y, *lengths = task.generate(rng, n, seq_len)
+    return Split(x, y, lengths=lengths[0] if lengths else None)
 
 
 def builtin_dataset(name: str, options: DataOptions, seed: int) -> Dataset:
@@ -175,6 +199,7 @@ def builtin_dataset(name: str, options: DataOptions, seed: int) -> Dataset:
         samples=samples,
         classes=task.classes,
         scaling=Scaling.identity(task.input_size),
+        variable_length=task.variable_length,
     )
     train = generate_split(task, seed, "train", samples, seq_len)
     val = generate_split(task, seed, "val", val_count(samples), seq_len)

@@ -221,6 +221,7 @@ def train_model(
 
     reporter = reporter or Reporter()
     _check_out(out, resume)
+    check_lengths_support(arch, dataset)
     if settings.epochs < 1 or settings.batch_size < 1 or not settings.lr > 0:
         raise ZooError(
             f"epochs and batch size must be positive and lr > 0, got {settings.epochs}, "
@@ -293,6 +294,9 @@ class _Loop:
         self.y_train = torch.from_numpy(dataset.train.y).to(device)  # (n, 1) or (n,)
         self.x_val = torch.from_numpy(dataset.val.x).to(device)
         self.y_val = torch.from_numpy(dataset.val.y).to(device)
+        # Variable-length data: (n,) valid steps per sequence, fed as the forward's `lengths`.
+        self.len_train = _lengths(dataset.train.lengths, device)
+        self.len_val = _lengths(dataset.val.lengths, device)
         self.epoch = 0
         self.best_epoch = 0
         self.best_loss = math.inf
@@ -356,7 +360,10 @@ class _Loop:
             x = self.x_train.index_select(0, index)  # (batch, seq, features)
             y = self.y_train.index_select(0, index)  # (batch, 1) or (batch,)
             self.optimizer.zero_grad(set_to_none=True)
-            pred = self.model(x)[0]  # (batch, output_size)
+            if self.len_train is None:
+                pred = self.model(x)[0]  # (batch, output_size)
+            else:  # padded batch: run packed, each sequence to its own length
+                pred = self.model(x, lengths=self.len_train.index_select(0, index))[0]
             loss = self.loss_fn(pred, y)
             loss.backward()
             clip_grad_norm(self.params, self.settings.clip)
@@ -384,7 +391,7 @@ class _Loop:
         return EpochRecord(epoch, train_loss, val, n / seconds, seconds, best)
 
     def validate(self) -> dict[str, float]:
-        pred = predict_tensor(self.model, self.x_val)  # (n_val, output_size)
+        pred = predict_tensor(self.model, self.x_val, lengths=self.len_val)  # (n_val, output_size)
         return compute_metrics(self.dataset.spec.task, pred, self.y_val, self.dataset.spec.scaling)
 
     def _save_checkpoint(self) -> None:
@@ -433,6 +440,22 @@ class _Loop:
             fingerprint=self.fingerprint,
         )
         save_train_state(self.out, state)
+
+
+def _lengths(lengths: Any, device: Any) -> Any:
+    import torch
+
+    return None if lengths is None else torch.from_numpy(lengths).to(device)
+
+
+def check_lengths_support(arch: Architecture, dataset: Dataset) -> None:
+    """Variable-length data needs an architecture whose forward takes `lengths`."""
+    if dataset.spec.variable_length and not arch.supports_lengths:
+        raise ZooError(
+            f"{dataset.spec.describe()} has sequences of different lengths, but architecture "
+            f"{arch.name!r} does not take `lengths` (supports_lengths=False). Train an "
+            "architecture that does (rnn, lstm, bilstm, ...) or use fixed-length data."
+        )
 
 
 def _adam(params: list[Any], lr: float) -> Any:

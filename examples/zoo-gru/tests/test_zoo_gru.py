@@ -32,3 +32,32 @@ def test_plugin_registers_its_models_and_exporter() -> None:
     assert plugins.architectures["gru"].plugin == "gru"
     assert plugins.exporters["onnx-ort"].plugin == "gru"
     assert plugins.infos["gru"].distribution == "zoo-gru"
+
+
+def test_gru_trains_and_its_checkpoint_exports_with_parity(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from zoo.cli import create_cli
+
+    cli = create_cli(zoo.load_plugins())
+    run = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "gru",
+            "--data",
+            "sine",
+            "--epochs",
+            "1",
+            "--samples",
+            "64",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+    )
+    assert run.exit_code == 0, run.output
+    exported = CliRunner().invoke(
+        cli,
+        ["export", "--checkpoint", str(tmp_path / "run"), "--all", "--out", str(tmp_path / "x")],
+    )
+    assert exported.exit_code == 0, exported.output
