@@ -195,7 +195,7 @@ def test_broken_export_fails_parity_names_the_output_and_is_not_written(
     )
     assert result.exit_code == 1
     assert "Error: Export failed; nothing failing was written." in result.output
-    assert "output 'y'" in result.output and "FAIL" in result.output
+    assert "first: output 'hidden'" in result.output and "FAIL" in result.output
     assert not (tmp_path / "lstm.broken.onnx").exists()
     assert not [p for p in tmp_path.iterdir() if "partial" in p.name]
     report = json.loads((tmp_path / "lstm.parity.json").read_text())

@@ -255,10 +255,10 @@ def _add_export_commands(cli: click.Group) -> None:
         help="Add the input `lengths` (int64, (batch,)): valid steps per padded sequence.",
     )
     @click.option(
-        "--atol", type=tolerance, help="Absolute tolerance (default: the exporter's, 1e-5)."
+        "--atol", type=tolerance, help="Absolute tolerance (default: the exporter's, 1e-4)."
     )
     @click.option(
-        "--rtol", type=tolerance, help="Relative tolerance (default: the exporter's, 1e-4)."
+        "--rtol", type=tolerance, help="Relative tolerance (default: the exporter's, 1e-3)."
     )
     @click.option("--seed", type=int, default=0, show_default=True, help="Seed of random weights.")
     @click.option(

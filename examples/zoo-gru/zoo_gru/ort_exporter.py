@@ -47,6 +47,6 @@ EXPORTER = zoo.Exporter(
     export=export,
     load=load,
     read_metadata=read_metadata,
-    atol=1e-4,
+    atol=2e-4,
     rtol=1e-3,
 )
