@@ -86,6 +86,8 @@ class OutputCheck:
     max_rel: float | None
     passed: bool
     problem: str = ""
+    #: Shown but not deciding: a lossy format's elementwise rows when a task metric judges it.
+    advisory: bool = False
 
 
 @dataclass
@@ -101,11 +103,11 @@ class ParityReport:
 
     @property
     def passed(self) -> bool:
-        return bool(self.checks) and all(c.passed for c in self.checks)
+        return bool(self.checks) and all(c.passed or c.advisory for c in self.checks)
 
     @property
     def failures(self) -> list[OutputCheck]:
-        return [c for c in self.checks if not c.passed]
+        return [c for c in self.checks if not (c.passed or c.advisory)]
 
     def rows(self) -> list[dict[str, Any]]:
         """Per output (streamed outputs apart), the worst case: what the table prints."""
@@ -116,6 +118,7 @@ class ParityReport:
         rows = []
         for key, checks in grouped.items():
             failed = [c for c in checks if not c.passed]
+            advisory = all(c.advisory for c in checks)
             worst = max(checks, key=lambda c: float("inf") if c.max_abs is None else c.max_abs)
             rows.append(
                 {
@@ -128,7 +131,8 @@ class ParityReport:
                     "max_rel": max(
                         (c.max_rel for c in checks if c.max_rel is not None), default=None
                     ),
-                    "passed": not failed,
+                    "passed": not failed or advisory,
+                    "advisory": advisory,
                     "problem": f"{failed[0].case}: {failed[0].problem}" if failed else "",
                 }
             )

@@ -291,6 +291,8 @@ class Exporter:
       that `zoo verify` can rebuild the reference model.
     - `annotate(path, summary)`: optional; embeds the parity summary after it passed.
     - `atol`/`rtol`: the default parity tolerances for this format.
+    - `task_metric`: a lossy format (int8) whose verdict on a trained checkpoint is its
+      task metric against fp32 (see `zoo.taskcheck`); its elementwise rows then only inform.
     """
 
     name: str
@@ -302,6 +304,7 @@ class Exporter:
     annotate: Callable[..., Any] | None = None
     atol: float = DEFAULT_ATOL
     rtol: float = DEFAULT_RTOL
+    task_metric: bool = False
     plugin: str = field(default="", compare=False)
 
 
