@@ -7,6 +7,7 @@ Nothing heavy is imported at module level (torch and numpy load inside the comma
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -120,7 +121,9 @@ class _ProgressBar(Reporter):
     WIDTH = 24
 
     def __init__(self) -> None:
-        self.live = click.get_text_stream("stderr").isatty()
+        # click.echo(err=True) writes to sys.stderr (CliRunner swaps it in tests);
+        # click.get_text_stream is deprecated in click 8.5.
+        self.live = sys.stderr.isatty()
         self.drawn = False
 
     def _clear(self) -> None:
