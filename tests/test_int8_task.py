@@ -51,3 +51,32 @@ def test_random_weights_keep_the_elementwise_verdict(invoke: Any, tmp_path: Path
     parity = json.loads((tmp_path / "lstm.parity.json").read_text())["artifacts"][0]["parity"]
     assert parity["info"]["task_metric"].startswith("no trained checkpoint")
     assert not any(c["advisory"] for c in parity["checks"])
+
+
+def test_predict_with_the_exported_onnx_model(invoke: Any, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    assert invoke("train", "lstm", "--data", "sine", *TINY, "--out", str(run)).exit_code == 0
+    assert (
+        invoke("export", "--checkpoint", str(run), "--onnx", "--out", str(tmp_path)).exit_code == 0
+    )
+    eager = json.loads(
+        invoke("predict", "--checkpoint", str(run), "--data", "sine", "--json").output
+    )
+    result = invoke(
+        "predict", "--checkpoint", str(run), "--data", "sine", "--json",
+        "--runtime", "onnx", "--artifact", str(tmp_path / "run.onnx"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    onnx_rows = json.loads(result.output)
+    assert [r["row"] for r in onnx_rows] == [r["row"] for r in eager]
+    for a, b in zip(onnx_rows, eager, strict=True):
+        assert abs(a["prediction"] - b["prediction"]) < 1e-4 and a["truth"] == b["truth"]
+    other = tmp_path / "other"
+    assert invoke("export", "lstm", "--onnx", "--out", str(other)).exit_code == 0
+    refused = invoke(
+        "predict", "--checkpoint", str(run), "--data", "sine",
+        "--runtime", "onnx", "--artifact", str(other / "lstm.onnx"),
+    )  # fmt: skip
+    assert refused.exit_code == 1 and "was not exported from" in refused.output
+    alone = invoke("predict", "--checkpoint", str(run), "--data", "sine", "--runtime", "onnx")
+    assert alone.exit_code == 2 and "go together" in alone.output

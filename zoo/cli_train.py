@@ -328,6 +328,18 @@ def add_train_commands(cli: click.Group) -> None:
 
     @cli.command()
     @trained_options
+    @click.option(
+        "--runtime",
+        type=click.Choice(["torch", "onnx"]),
+        default="torch",
+        show_default=True,
+        help="Run eager PyTorch, or the exported ONNX model (--artifact) in onnxruntime.",
+    )
+    @click.option(
+        "--artifact",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="With --runtime onnx: an ONNX file exported from this checkpoint.",
+    )
     @json_option
     @click.pass_context
     def predict(
@@ -335,6 +347,8 @@ def add_train_commands(cli: click.Group) -> None:
         name: str | None,
         checkpoint: Path | None,
         source: str,
+        runtime: str,
+        artifact: Path | None,
         as_json: bool,
     ) -> None:
         """Predictions of a trained model on --data, in the target's own units.
@@ -346,11 +360,17 @@ def add_train_commands(cli: click.Group) -> None:
 
         \b
         zoo predict --checkpoint runs/prices --data new.csv --json
+        zoo predict --checkpoint runs/prices --data new.csv --runtime onnx \\
+            --artifact exports/prices.onnx
         """
+        from zoo.inference import artifact_predictor
         from zoo.inference import predict as run_predict
 
+        if (runtime == "onnx") != (artifact is not None):
+            raise click.UsageError("--runtime onnx and --artifact FILE go together.")
         trained = _load(ctx, name, checkpoint)
-        rows = run_predict(trained, source)
+        predictor = None if artifact is None else artifact_predictor(_app(ctx), trained, artifact)
+        rows = run_predict(trained, source, predictor)
         if as_json:
             _echo_json(rows)
             return

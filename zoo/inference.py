@@ -8,6 +8,8 @@ returned in the target's own units.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,7 +100,58 @@ def evaluate(
     return Evaluation(source, len(split), metrics)
 
 
-def predict(trained: TrainedModel, source: str) -> list[dict[str, Any]]:
+Predictor = Callable[[Any, Any], Any]
+
+
+def artifact_predictor(app: App, trained: TrainedModel, path: Path) -> Predictor:
+    """`y` from an exported ONNX file in onnxruntime: `(x, lengths) -> y` (numpy arrays).
+
+    The file must have been exported from this very checkpoint (its `zoo.checkpoint_sha256`
+    metadata), so predictions cannot silently come from other weights.
+    """
+    import numpy as np
+
+    from zoo.exporting import find_exporter
+
+    if not path.is_file():
+        raise ZooError(f"Artifact {str(path)!r} does not exist. Export it with `zoo export`.")
+    exporter = find_exporter(app.plugins.exporters, path)
+    if not path.name.endswith(".onnx"):
+        raise ZooError(f"--runtime onnx needs an ONNX file, not {str(path)!r} ({exporter.name}).")
+    meta = exporter.read_metadata(path)
+    expected = read_checkpoint(trained.path).sha256
+    if meta.get("zoo.checkpoint_sha256") != expected:
+        raise ZooError(
+            f"{path} was not exported from {trained.path} (weights sha256 "
+            f"{meta.get('zoo.checkpoint_sha256') or 'absent'}, "
+            f"the checkpoint's {expected[:12]}...). "
+            f"Export it with `zoo export --checkpoint {trained.path} --onnx`."
+        )
+    contract = json.loads(meta["zoo.io"])
+    runner = exporter.load(path)
+
+    def run(x: Any, lengths: Any) -> Any:
+        feeds: dict[str, Any] = {"x": x}
+        for name in contract["input_names"][1:]:
+            if name == "lengths":
+                if lengths is None:
+                    lengths = np.full(x.shape[0], x.shape[1], np.int64)
+                feeds[name] = lengths
+            else:
+                shape = [
+                    x.shape[0] if d == "batch" else d for d in contract["inputs"][name]["shape"]
+                ]
+                feeds[name] = np.zeros(shape, np.float32)
+        if lengths is not None and "lengths" not in feeds:
+            raise ZooError(f"{path} has no lengths input; export it with --lengths for this data.")
+        return runner(feeds)["y"]
+
+    return run
+
+
+def predict(
+    trained: TrainedModel, source: str, predictor: Predictor | None = None
+) -> list[dict[str, Any]]:
     """One row per window: what it predicts, in the target's units, and the truth if known.
 
     For a CSV file `row` is the (0-based, header excluded) row the prediction is for; the
@@ -118,7 +171,10 @@ def predict(trained: TrainedModel, source: str) -> list[dict[str, Any]]:
         x, rows, y = split.x, np.arange(len(split)), split.y
         known = np.ones(len(split), dtype=bool)
         lengths = _tensor(split)
-    pred = predict_tensor(trained.source.module, torch.from_numpy(x), lengths=lengths).numpy()
+    if predictor is None:
+        pred = predict_tensor(trained.source.module, torch.from_numpy(x), lengths=lengths).numpy()
+    else:  # the exported artifact, in its own runtime
+        pred = predictor(x, None if lengths is None else lengths.numpy())
     if spec.task == CLASSIFICATION:
         probs = torch.softmax(torch.from_numpy(pred), dim=1).numpy()  # (n, classes)
         return [
