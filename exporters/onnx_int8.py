@@ -12,7 +12,6 @@ docs/benchmarks.md.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -20,27 +19,28 @@ from typing import Any
 import zoo
 
 
-class _DropPreprocessHint(logging.Filter):
-    """onnxruntime logs a generic 'consider pre-processing' hint on the root logger; zoo's
-    graphs already have their weights as initializers, which is what it is about."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "pre-processing before quantization" not in record.getMessage()
+def _drop_preprocess_hint(record: Any) -> bool:
+    """A logging filter: onnxruntime logs a generic 'consider pre-processing' hint on the root
+    logger; zoo's graphs already have their weights as initializers, which is what it is about.
+    (A function, not a logging.Filter subclass, so that loading this plugin, which every `zoo`
+    command does, does not import logging.)"""
+    return "pre-processing before quantization" not in record.getMessage()
 
 
 def export(job: zoo.ExportJob) -> dict[str, Any]:
+    import logging
+
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from zoo.exporters import onnx as base
 
     info = base.export(job)
     quantized = job.path.with_name(job.path.name + ".int8.onnx")
-    hint = _DropPreprocessHint()
-    logging.getLogger().addFilter(hint)
+    logging.getLogger().addFilter(_drop_preprocess_hint)
     try:
         quantize_dynamic(job.path, quantized, weight_type=QuantType.QInt8)
     finally:
-        logging.getLogger().removeFilter(hint)
+        logging.getLogger().removeFilter(_drop_preprocess_hint)
         job.path.unlink()
     quantized.replace(job.path)
     model = onnx.load(str(job.path))

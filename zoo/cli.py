@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,9 +19,11 @@ from zoo._version import __version__
 from zoo.app import App
 from zoo.errors import ZooError
 from zoo.manager import Plugins, load_plugins
-from zoo.parity import ParityReport
 from zoo.spec import parse_assignments
 from zoo.tables import format_table
+
+if TYPE_CHECKING:
+    from zoo.parity import ParityReport
 
 
 def _debug(ctx: click.Context | None) -> bool:

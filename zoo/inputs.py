@@ -9,6 +9,9 @@ from zoo.spec import BATCH, SEQ, IOContract
 if TYPE_CHECKING:
     import numpy as np
 
+#: The shape exporters trace at (`ExportJob.example`); no parity case uses it.
+TRACE_BATCH, TRACE_SEQ = 2, 7
+
 
 def make_inputs(
     contract: IOContract, batch: int, seq: int, *, states: bool, seed: int = 0

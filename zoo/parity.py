@@ -29,8 +29,6 @@ Runner = Callable[[dict[str, "np.ndarray"]], dict[str, "np.ndarray"]]
 #: over the ~1e-7..1e-6 seen for native ONNX ops at seq 600 while catching real mistakes.
 DEFAULT_ATOL = 1e-5
 DEFAULT_RTOL = 1e-4
-#: The shape exporters trace at; no parity case uses it.
-TRACE_BATCH, TRACE_SEQ = 2, 7
 
 
 @dataclass(frozen=True)
