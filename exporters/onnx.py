@@ -160,10 +160,10 @@ def set_metadata(model: Any, values: dict[str, str]) -> None:
 
 
 def load(path: Path) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """An onnxruntime CPU session as a parity runner."""
-    import onnxruntime as ort
+    """An onnxruntime CPU session with zoo's defaults (`zoo.runtime`) as a parity runner."""
+    from zoo.runtime import ort_session
 
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = ort_session(path)
     names = [o.name for o in session.get_outputs()]
     inputs = [i.name for i in session.get_inputs()]
 
