@@ -159,6 +159,7 @@ def create_cli(plugins: Plugins | None = None) -> click.Group:
         click.echo(format_table(("PLUGIN", "DISTRIBUTION", "PROVIDES", "HOOKS"), table))
 
     _add_export_commands(cli)
+    _add_bench_command(cli)
     plugins.add_commands(cli)
     return cli
 
@@ -335,6 +336,40 @@ def _add_export_commands(cli: click.Group) -> None:
             click.echo(_parity_table([report]))
         if not report.passed:
             raise ZooError("Parity failed:\n  " + "\n  ".join(_failure_lines([report])))
+
+
+def _add_bench_command(cli: click.Group) -> None:
+    @cli.command()
+    @click.option(
+        "--full", "mode", flag_value="full", default=True, help="The whole grid (default)."
+    )
+    @click.option("--quick", "mode", flag_value="quick", help="Fewer repeats, no seq-1000 cells.")
+    @click.option("--tiny", "mode", flag_value="tiny", help="Smallest settings: checks it runs.")
+    @click.option(
+        "--section", "sections", multiple=True, help="Run only this section (repeatable)."
+    )
+    @click.option(
+        "--out", type=click.Path(path_type=Path), help="Also write bench.json and bench.md here."
+    )
+    @json_option
+    def bench(mode: str, sections: tuple[str, ...], out: Path | None, as_json: bool) -> None:
+        """Measure zoo's speed goals side by side and print medians and ratios.
+
+        Sections: cli, cli-scale, export, ort-options, inference, efficiency. Everything
+        compared is timed in this run, interleaved; each goal is met or missed on a ratio
+        of two medians. docs/benchmarks.md explains the sections and the goals.
+
+        \b
+        zoo bench --quick
+        zoo bench --section inference --out bench/
+        """
+        from zoo.bench import run_bench
+        from zoo.benchmarks.report import to_text
+
+        result = run_bench(
+            mode, sections or None, out, progress=lambda line: click.echo(line, err=True)
+        )
+        click.echo(result.to_json() if as_json else to_text(result), nl=False)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
