@@ -35,6 +35,21 @@ SEQUENCE_LENS = 4
 
 
 def export(job: zoo.ExportJob) -> dict[str, Any]:
+    """Export, check, and write `job.path` once (see `build`)."""
+    import onnx
+
+    model, info = build(job)
+    onnx.save(model, str(job.path))
+    return info
+
+
+def build(job: zoo.ExportJob) -> tuple[Any, dict[str, Any]]:
+    """The checked ONNX ModelProto with zoo's metadata, and the facts for the report.
+
+    The graph stays in memory from torch's exporter to the caller: checking the contract,
+    adding metadata and the checker's full pass (with shape inference) work on the in-memory
+    model, instead of writing the file, reading it back and writing it again.
+    """
     import onnx
     import torch
 
@@ -47,45 +62,50 @@ def export(job: zoo.ExportJob) -> dict[str, Any]:
     contract = job.contract
     args = example_args(contract, job.example)
     with quiet_export(), torch.no_grad():
-        route = _export_legacy(job, args) if job.legacy else _export_dynamo(job, args)
-    model = onnx.load(str(job.path))
+        if job.legacy:
+            model, route = _export_legacy(job, args), "legacy"
+        else:
+            model, route = _export_dynamo(job, args), "dynamo"
     check_graph(model, contract)
     meta = {**job.metadata(), "zoo.exporter": f"onnx:{route}", "onnx.version": onnx.__version__}
     set_metadata(model, meta)
-    onnx.save(model, str(job.path))
-    onnx.checker.check_model(str(job.path), full_check=True)
+    onnx.checker.check_model(model, full_check=True)
     nodes = Counter(node.op_type for node in model.graph.node)
-    return {
+    return model, {
         "route": route,
         "opset": next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
         "recurrent_nodes": {op: nodes[op] for op in RECURRENT_OPS if nodes[op]},
     }
 
 
-def _export_dynamo(job: zoo.ExportJob, args: tuple[Any, ...]) -> str:
+def _export_dynamo(job: zoo.ExportJob, args: tuple[Any, ...]) -> Any:
+    """The torch.export-based exporter on zoo's custom-op copy; returns the ModelProto."""
     import torch
 
     from zoo.recurrent_ops import exportable_copy, onnx_translation_table
     from zoo.tracing import dynamic_shapes
 
     contract = job.contract
-    torch.onnx.export(
+    program = torch.onnx.export(
         exportable_copy(job.module),
         args,
-        str(job.path),
         dynamo=True,
         input_names=list(contract.input_names),
         output_names=list(contract.output_names),
         dynamic_shapes=dynamic_shapes(contract),
         custom_translation_table=onnx_translation_table(),
         opset_version=job.opset,
-        external_data=False,
         verbose=False,
     )
-    return "dynamo"
+    assert program is not None, "torch.onnx.export(dynamo=True) returns the ONNXProgram"
+    return program.model_proto
 
 
-def _export_legacy(job: zoo.ExportJob, args: tuple[Any, ...]) -> str:
+def _export_legacy(job: zoo.ExportJob, args: tuple[Any, ...]) -> Any:
+    """The deprecated TorchScript-based exporter, into memory; returns the ModelProto."""
+    import io
+
+    import onnx
     import torch
 
     from zoo.tracing import dynamic_axes
@@ -98,17 +118,18 @@ def _export_legacy(job: zoo.ExportJob, args: tuple[Any, ...]) -> str:
     warnings.filterwarnings(
         "ignore", message=r"Exporting a model to ONNX with a batch_size other than 1"
     )
+    buffer = io.BytesIO()
     torch.onnx.export(
         job.module,
         args,
-        str(job.path),
+        buffer,  # type: ignore[arg-type]  # the legacy exporter writes to file objects
         dynamo=False,
         input_names=list(contract.input_names),
         output_names=list(contract.output_names),
         dynamic_axes=dynamic_axes(contract),
         opset_version=job.opset,
     )
-    return "legacy"  # deprecated by torch; the report's route says so
+    return onnx.load_model_from_string(buffer.getvalue())
 
 
 def check_graph(model: Any, contract: zoo.IOContract) -> None:
@@ -187,10 +208,10 @@ def set_metadata(model: Any, values: dict[str, str]) -> None:
 
 
 def load(path: Path) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """An onnxruntime CPU session as a parity runner."""
-    import onnxruntime as ort
+    """An onnxruntime CPU session with zoo's defaults (`zoo.runtime`) as a parity runner."""
+    from zoo.runtime import ort_session
 
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = ort_session(path)
     names = [o.name for o in session.get_outputs()]
     inputs = [i.name for i in session.get_inputs()]
 

@@ -13,7 +13,6 @@ recurrence carries int8 rounding along; the elementwise rows are then shown as `
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -21,36 +20,34 @@ from typing import Any
 import zoo
 
 
-class _DropPreprocessHint(logging.Filter):
-    """onnxruntime logs a generic 'consider pre-processing' hint on the root logger; zoo's
-    graphs already have their weights as initializers, which is what it is about."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "pre-processing before quantization" not in record.getMessage()
+def _drop_preprocess_hint(record: Any) -> bool:
+    """A logging filter: onnxruntime logs a generic 'consider pre-processing' hint on the root
+    logger; zoo's graphs already have their weights as initializers, which is what it is about.
+    (A function, not a logging.Filter subclass, so that loading this plugin, which every `zoo`
+    command does, does not import logging.)"""
+    return "pre-processing before quantization" not in record.getMessage()
 
 
 def export(job: zoo.ExportJob) -> dict[str, Any]:
+    """zoo's checked fp32 graph, quantized from memory straight into `job.path`."""
+    import logging
+
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from zoo.exporters import onnx as base
 
-    info = base.export(job)
-    quantized = job.path.with_name(job.path.name + ".int8.onnx")
-    hint = _DropPreprocessHint()
-    logging.getLogger().addFilter(hint)
+    model, info = base.build(job)
+    base.set_metadata(model, {"zoo.exporter": f"onnx-int8:{info['route']}"})  # kept by ORT
+    logging.getLogger().addFilter(_drop_preprocess_hint)
     try:
-        quantize_dynamic(job.path, quantized, weight_type=QuantType.QInt8)
+        quantize_dynamic(model, job.path, weight_type=QuantType.QInt8)
     finally:
-        logging.getLogger().removeFilter(hint)
-        job.path.unlink()
-    quantized.replace(job.path)
-    model = onnx.load(str(job.path))
-    route = f"{info['route']}+quantize_dynamic(int8)"
-    base.set_metadata(model, {"zoo.exporter": f"onnx-int8:{info['route']}"})
-    onnx.save(model, str(job.path))
-    nodes = Counter(node.op_type for node in model.graph.node)
+        logging.getLogger().removeFilter(_drop_preprocess_hint)
+    quantized = onnx.load(str(job.path), load_external_data=False)
+    nodes = Counter(node.op_type for node in quantized.graph.node)
     quantized_ops = {op: n for op, n in nodes.items() if "Quantize" in op or "Integer" in op}
     info.pop("recurrent_nodes", None)  # quantized: what remains is in quantized_nodes
+    route = f"{info['route']}+quantize_dynamic(int8)"
     return {**info, "route": route, "quantized_nodes": quantized_ops}
 
 

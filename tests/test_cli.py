@@ -118,3 +118,18 @@ def test_light_commands_import_neither_torch_nor_onnxruntime(args: list[str]) ->
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY []" in out.stdout, out.stdout
+
+
+def test_list_leaves_the_export_pipeline_unimported() -> None:
+    """`zoo list` runs on every start; the pipeline's modules (and their imports) load only
+    when something is exported: docs/benchmarks.md, section cli."""
+    code = (
+        "import sys\n"
+        "from zoo.cli import main\n"
+        "try:\n    main(['list'])\nexcept SystemExit:\n    pass\n"
+        "pipeline = {'zoo.exporting', 'zoo.models', 'zoo.checkpoint', 'zoo.parity',\n"
+        "            'zoo.testing', 'zoo.bench', 'zoo.runtime', 'hashlib', 'logging'}\n"
+        "print('LOADED', sorted(pipeline & set(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "LOADED []" in out.stdout, out.stdout

@@ -111,6 +111,7 @@ def test_wheels_installed_in_a_fresh_venv_list_and_export(
             "-q",
             "--no-deps",
             str(wheel),
+            str(plugin_wheel),
         ],
         check=True,
         capture_output=True,

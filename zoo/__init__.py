@@ -17,8 +17,8 @@ from zoo.errors import (
     UnknownNameError,
     ZooError,
 )
-from zoo.exporting import ExportJob
 from zoo.hookspecs import hookimpl, hookspec
+from zoo.job import ExportJob
 from zoo.manager import Plugins, load_plugins
 from zoo.registry import ModelEntry, Registry
 from zoo.spec import BATCH, LENGTHS, SEQ, Architecture, Exporter, IOContract, TensorSpec

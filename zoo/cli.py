@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,9 +20,11 @@ from zoo._version import __version__
 from zoo.app import App
 from zoo.errors import ConfigError, ZooError
 from zoo.manager import Plugins, load_plugins
-from zoo.parity import ParityReport
 from zoo.spec import parse_assignments
 from zoo.tables import format_table
+
+if TYPE_CHECKING:
+    from zoo.parity import ParityReport
 
 
 def _debug(ctx: click.Context | None) -> bool:
@@ -180,6 +182,7 @@ def create_cli(plugins: Plugins | None = None) -> click.Group:
         click.echo(format_table(("PLUGIN", "DISTRIBUTION", "PROVIDES", "HOOKS"), table))
 
     _add_export_commands(cli)
+    _add_bench_command(cli)
     from zoo.cli_train import add_train_commands  # imports zoo.cli: not at top
 
     add_train_commands(cli)
@@ -376,6 +379,40 @@ def _add_export_commands(cli: click.Group) -> None:
             click.echo(_parity_table([report]))
         if not report.passed:
             raise ZooError("Parity failed:\n  " + "\n  ".join(_failure_lines([report])))
+
+
+def _add_bench_command(cli: click.Group) -> None:
+    @cli.command()
+    @click.option(
+        "--full", "mode", flag_value="full", default=True, help="The whole grid (default)."
+    )
+    @click.option("--quick", "mode", flag_value="quick", help="Fewer repeats, no seq-1000 cells.")
+    @click.option("--tiny", "mode", flag_value="tiny", help="Smallest settings: checks it runs.")
+    @click.option(
+        "--section", "sections", multiple=True, help="Run only this section (repeatable)."
+    )
+    @click.option(
+        "--out", type=click.Path(path_type=Path), help="Also write bench.json and bench.md here."
+    )
+    @json_option
+    def bench(mode: str, sections: tuple[str, ...], out: Path | None, as_json: bool) -> None:
+        """Measure zoo's speed goals side by side and print medians and ratios.
+
+        Sections: cli, cli-scale, export, ort-options, inference, efficiency. Everything
+        compared is timed in this run, interleaved; each goal is met or missed on a ratio
+        of two medians. docs/benchmarks.md explains the sections and the goals.
+
+        \b
+        zoo bench --quick
+        zoo bench --section inference --out bench/
+        """
+        from zoo.bench import run_bench
+        from zoo.benchmarks.report import to_text
+
+        result = run_bench(
+            mode, sections or None, out, progress=lambda line: click.echo(line, err=True)
+        )
+        click.echo(result.to_json() if as_json else to_text(result), nl=False)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

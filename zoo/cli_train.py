@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from zoo.cli import _app, _echo_json, json_option
-from zoo.data import BUILTIN_TASKS, TASKS, DataOptions
+from zoo.dataspec import TASKS, DataOptions
+from zoo.reporter import Reporter
 from zoo.spec import parse_assignments
 from zoo.tables import format_table
-from zoo.train import Reporter
+from zoo.tasks import BUILTIN_TASKS
 
 if TYPE_CHECKING:
     from zoo.inference import TrainedModel

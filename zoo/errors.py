@@ -7,7 +7,6 @@ and keeps its traceback.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
@@ -66,6 +65,8 @@ class ParityError(ZooError):
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str | None:
     """The closest valid choice to a mistyped name, if any is close enough."""
+    import difflib  # only on the error path
+
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
     return close[0] if close else None
 

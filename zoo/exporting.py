@@ -20,66 +20,13 @@ from typing import Any
 
 from zoo.errors import ZooError
 from zoo.fsutil import atomic_output, atomic_write_text, ensure_dir
-from zoo.inputs import make_inputs
+from zoo.job import DEFAULT_OPSET, ExportJob, export_contract
 from zoo.models import SourceModel
-from zoo.parity import (
-    TRACE_BATCH,
-    TRACE_SEQ,
-    Case,
-    ParityReport,
-    Reference,
-    check_runner,
-    references,
-)
+from zoo.parity import Case, ParityReport, Reference, check_runner, references
 from zoo.spec import LENGTHS, Exporter, IOContract
 from zoo.testing import check_module
 
-#: Default ONNX opset: the torch.export-based exporter's native one.
-DEFAULT_OPSET = 18
-
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class ExportJob:
-    """What an exporter's `export(job)` gets: the model, where to write, the options.
-
-    `lengths`: the artifact takes the `lengths` input; `contract`, `example` and `metadata`
-    already include it, so an exporter that works from them needs nothing else.
-    """
-
-    source: SourceModel
-    path: Path
-    opset: int = DEFAULT_OPSET
-    legacy: bool = False
-    exporter: str = ""
-    lengths: bool = False
-
-    @property
-    def module(self) -> Any:
-        return self.source.module
-
-    @property
-    def contract(self) -> IOContract:
-        return export_contract(self.source, self.lengths)
-
-    @property
-    def example(self) -> dict[str, Any]:
-        """The tracing inputs (batch 2, seq 7, states given); no parity case uses this shape."""
-        return make_inputs(self.contract, TRACE_BATCH, TRACE_SEQ, states=True, seed=7)
-
-    def metadata(self) -> dict[str, str]:
-        return {
-            **self.source.metadata(),
-            "zoo.exporter": self.exporter,
-            "zoo.io": self.contract.to_json(),
-        }
-
-
-def export_contract(source: SourceModel, lengths: bool) -> IOContract:
-    """The contract an export writes: the model's, plus `lengths` when asked (ConfigError if
-    the architecture does not support it)."""
-    return source.arch.io(source.config, lengths=lengths)
 
 
 @dataclass

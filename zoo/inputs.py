@@ -10,6 +10,9 @@ from zoo.spec import BATCH, LENGTHS, SEQ, IOContract
 if TYPE_CHECKING:
     import numpy as np
 
+#: The shape exporters trace at (`ExportJob.example`); no parity case uses it.
+TRACE_BATCH, TRACE_SEQ = 2, 7
+
 
 def mixed_lengths(batch: int, seq: int, rng: np.random.Generator) -> np.ndarray:
     """Valid lengths in [1, seq] for a padded batch, int64, shape `(batch,)`.

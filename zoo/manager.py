@@ -12,7 +12,6 @@ point names).
 from __future__ import annotations
 
 import importlib
-import logging
 import os
 import re
 from collections.abc import Iterable
@@ -40,20 +39,39 @@ BUILTIN_PLUGINS = (
 )
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
-log = logging.getLogger("zoo")
 Spec = TypeVar("Spec", Architecture, Exporter)
 
 
 @dataclass
 class PluginInfo:
-    """Where a registered plugin came from (what `zoo plugins` shows)."""
+    """Where a registered plugin came from (what `zoo plugins` shows).
+
+    An entry point's distribution name and version are read from its metadata only when
+    asked for (`zoo plugins`, error messages): each read parses the distribution's METADATA
+    file, which every command would otherwise pay for every installed plugin.
+    """
 
     name: str
     module: str
-    distribution: str
-    version: str
     builtin: bool
     hooks: list[str] = field(default_factory=list)
+    #: The `importlib.metadata.Distribution` of an entry point, read on demand.
+    dist: Any = field(default=None, repr=False, compare=False)
+    #: Distribution name and version for plugins without `dist` (built-in, in-process).
+    known: tuple[str, str] = ("unknown", "?")
+
+    @cached_property
+    def distribution(self) -> str:
+        return str(self.dist.name) if self.dist is not None else self.known[0]
+
+    @cached_property
+    def version(self) -> str:
+        return str(self.dist.version) if self.dist is not None else self.known[1]
+
+    @property
+    def label(self) -> str:
+        """How problems name the plugin: with its distribution unless built in."""
+        return self.name if self.builtin else f"{self.name} (distribution {self.distribution})"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -96,16 +114,17 @@ class Plugins:
         """Record a plugin problem; fatal in strict mode."""
         if self.strict:
             raise problem
-        log.warning("%s", problem)
+        import logging  # only when there is something to report: keeps `zoo list` light
+
+        logging.getLogger("zoo").warning("%s", problem)
         self.problems.append(problem)
 
     def add(self, plugin: object, info: PluginInfo) -> None:
         """Register one plugin object, rejecting unknown hooks and bad signatures."""
-        label = info.name if info.builtin else f"{info.name} (distribution {info.distribution})"
         try:
             self.pm.register(plugin, name=info.name)
         except (pluggy.PluginValidationError, ValueError) as exc:
-            self.report(PluginError(label, f"cannot be registered: {exc}"))
+            self.report(PluginError(info.label, f"cannot be registered: {exc}"))
             return
         known = set(self.hook_names())
         for caller in self.pm.get_hookcallers(plugin) or []:
@@ -113,7 +132,7 @@ class Plugins:
                 self.pm.unregister(plugin)
                 self.report(
                     PluginError(
-                        label,
+                        info.label,
                         f"implements unknown hook {caller.name!r}. "
                         f"Known hooks: {', '.join(sorted(known))}.",
                     )
@@ -134,15 +153,13 @@ class Plugins:
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             if not _selected(ep, allowed):
                 continue
-            dist = ep.dist.name if ep.dist is not None else "unknown"
-            version = ep.dist.version if ep.dist is not None else "?"
-            info = PluginInfo(ep.name, ep.value, dist, version, builtin=False)
+            info = PluginInfo(ep.name, ep.value, builtin=False, dist=ep.dist)
             try:
                 plugin = ep.load()
             except Exception as exc:  # a broken plugin must not break zoo
                 self.report(
                     PluginError(
-                        f"{ep.name} (distribution {dist} {version})",
+                        f"{ep.name} (distribution {info.distribution} {info.version})",
                         f"failed to import {ep.value!r}: {type(exc).__name__}: {exc}",
                     )
                 )
@@ -289,12 +306,13 @@ def load_plugins(
     plugins = Plugins(pm, strict_from_env() if strict is None else strict)
     for module_name in builtins:
         module = importlib.import_module(module_name)
-        plugins.add(module, PluginInfo(module_name, module_name, DISTRIBUTION, __version__, True))
+        info = PluginInfo(module_name, module_name, builtin=True, known=(DISTRIBUTION, __version__))
+        plugins.add(module, info)
     if third_party:
         plugins.load_entry_points(os.environ.get("ZOO_LOAD_PLUGINS"))
     for name, obj in extra:
         where = str(getattr(obj, "__name__", type(obj).__name__))
-        plugins.add(obj, PluginInfo(name, where, "(in-process)", "-", builtin=False))
+        plugins.add(obj, PluginInfo(name, where, builtin=False, known=("(in-process)", "-")))
     # Collect now (cheap, torch-free) so every problem is known, and fatal if strict, at load.
     _ = plugins.architectures, plugins.exporters, plugins.registry_files
     return plugins

@@ -31,9 +31,6 @@ if TYPE_CHECKING:
 
 Runner = Callable[[dict[str, "np.ndarray"]], dict[str, "np.ndarray"]]
 
-#: The shape exporters trace at; no parity case uses it.
-TRACE_BATCH, TRACE_SEQ = 2, 7
-
 
 @dataclass(frozen=True)
 class Case:
@@ -250,28 +247,41 @@ def references(
     `cases` defaults to `LENGTHS_CASES` for a contract with lengths, else `DEFAULT_CASES`
     plus, for a streamable contract and `stream`, `STREAM_CASE`.
     """
-    import numpy as np
     import torch
 
     if cases is None:
         cases = LENGTHS_CASES if contract.has_lengths else DEFAULT_CASES
     chosen = list(cases) + ([STREAM_CASE] if stream and contract.streamable else [])
     refs = []
-    for i, case in enumerate(chosen):
-        given = make_inputs(contract, case.batch, case.seq, states=case.states, seed=1000 + i)
-        with torch.no_grad():
-            outputs = model(*forward_args(contract, given))
-        expected = {
-            n: t.detach().numpy() for n, t in zip(contract.output_names, outputs, strict=True)
-        }
-        full = dict(given)
-        for spec in contract.state_specs:  # absent states are zeros for the artifact
-            if spec.name not in full:
-                full[spec.name] = np.zeros(
-                    spec.concrete(**{BATCH: case.batch, SEQ: case.seq}), np.float32
-                )
-        refs.append(Reference(case, full, expected))
+    # One intra-op thread: every case is a recurrence over batch <= 4, whose per-step ops are
+    # too small to split; a second thread only adds a hand-off per op (and waits for a core
+    # on a busy machine). The numbers are eager PyTorch's either way.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for i, case in enumerate(chosen):
+            refs.append(_reference(model, contract, case, seed=1000 + i))
+    finally:
+        torch.set_num_threads(threads)
     return refs
+
+
+def _reference(model: Any, contract: IOContract, case: Case, seed: int) -> Reference:
+    """One case's inputs (absent states as the zeros the artifact gets) and eager outputs."""
+    import numpy as np
+    import torch
+
+    given = make_inputs(contract, case.batch, case.seq, states=case.states, seed=seed)
+    with torch.no_grad():
+        outputs = model(*forward_args(contract, given))
+    expected = {n: t.detach().numpy() for n, t in zip(contract.output_names, outputs, strict=True)}
+    full = dict(given)
+    for spec in contract.state_specs:  # absent states are zeros for the artifact
+        if spec.name not in full:
+            full[spec.name] = np.zeros(
+                spec.concrete(**{BATCH: case.batch, SEQ: case.seq}), np.float32
+            )
+    return Reference(case, full, expected)
 
 
 def _run_streaming(runner: Runner, contract: IOContract, ref: Reference) -> dict[str, np.ndarray]:

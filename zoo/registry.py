@@ -27,6 +27,7 @@ from typing import Any
 
 from zoo.errors import ConfigError, RegistryError, UnknownNameError
 from zoo.spec import Architecture, Config
+from zoo.tomlcache import load_toml
 
 _ENTRY_KEYS = {"architecture", "description", "tags", "config", "checkpoint", "sha256"}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -105,13 +106,11 @@ class Registry:
 def read_registry(path: Path, architectures: Mapping[str, Architecture]) -> list[ModelEntry]:
     """Parse and validate one registry file; every error names the file, entry and key."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = load_toml(path)
     except FileNotFoundError:
         raise RegistryError(f"{path}: registry file not found.") from None
     except OSError as exc:
         raise RegistryError(f"{path}: cannot read registry file: {exc.strerror}.") from None
-    try:
-        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RegistryError(f"{path}: invalid TOML: {exc}.") from None
     unknown = set(data) - {"models"}

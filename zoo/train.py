@@ -33,6 +33,7 @@ from zoo.dataspec import CLASSIFICATION, Dataset
 from zoo.errors import ZooError
 from zoo.fsutil import atomic_write_text, ensure_dir
 from zoo.metrics import compute_metrics, loss_function, predict_tensor
+from zoo.reporter import Reporter
 from zoo.spec import Architecture, Config
 from zoo.train_state import TrainState, has_train_state, load_train_state, save_train_state
 
@@ -73,22 +74,6 @@ class EpochRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-class Reporter:
-    """Progress callbacks; this base class reports nothing (the CLI draws a bar)."""
-
-    def start(self, epochs: int, first: int, samples: int) -> None:
-        """Training of epochs `first+1..epochs` begins, `samples` sequences each."""
-
-    def step(self, epoch: int, done: int, total: int, loss: float, samples_per_s: float) -> None:
-        """Mid-epoch: `done` of `total` samples seen; `loss` is the epoch's running mean."""
-
-    def epoch_end(self, epochs: int, record: EpochRecord) -> None:
-        """An epoch finished and was saved."""
-
-    def note(self, message: str) -> None:
-        """Something worth saying once (a skipped plot, a resumed run)."""
 
 
 @dataclass

@@ -1,0 +1,48 @@
+"""zoo's onnxruntime session defaults, in the one place sessions are made."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnxruntime as ort
+import pytest
+
+from zoo import runtime
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ZOO_ORT_THREADS", raising=False)
+    options = runtime.session_options()
+    assert options.intra_op_num_threads == runtime.DEFAULT_THREADS
+    assert options.inter_op_num_threads == 1
+    assert options.execution_mode == ort.ExecutionMode.ORT_SEQUENTIAL
+    assert options.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+@pytest.mark.parametrize(("value", "threads"), [("3", 3), ("0", None), ("many", None)])
+def test_zoo_ort_threads(monkeypatch: pytest.MonkeyPatch, value: str, threads: int | None) -> None:
+    monkeypatch.setenv("ZOO_ORT_THREADS", value)
+    expected = runtime.DEFAULT_THREADS if threads is None else threads
+    assert runtime.session_options().intra_op_num_threads == expected
+    assert runtime.session_options(threads=2).intra_op_num_threads == 2
+
+
+def test_the_onnx_runner_uses_zoo_sessions(
+    monkeypatch: pytest.MonkeyPatch, plugins: object, tmp_path: Path
+) -> None:
+    from zoo.app import App
+    from zoo.exporting import export_model
+    from zoo.models import from_name
+
+    made: list[object] = []
+    original = runtime.ort_session
+
+    def spy(path: Path | str, **kwargs: object) -> object:
+        made.append(path)
+        return original(path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runtime, "ort_session", spy)
+    source = from_name(App(plugins), "rnn")  # type: ignore[arg-type]
+    summary = export_model(source, [plugins.exporter("onnx")], tmp_path, legacy=True)  # type: ignore[attr-defined]
+    assert summary.passed and len(made) == 1

@@ -1,0 +1,69 @@
+"""The registry's parse cache changes timings, never results: same data, refreshed on change,
+off with ZOO_CACHE_DIR="", small files never cached."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from zoo import tomlcache
+from zoo.registry import read_registry
+
+
+def _registry(path: Path, entries: int, description: str = "entry") -> Path:
+    path.write_text(
+        "".join(
+            f'[models.m{i:04d}]\narchitecture = "lstm"\ndescription = "{description} {i}"\n'
+            f"config = {{ hidden_size = {8 + i % 5} }}\n\n"
+            for i in range(entries)
+        )
+    )
+    assert path.stat().st_size >= tomlcache.MIN_CACHED_BYTES
+    return path
+
+
+def test_cached_data_equals_a_fresh_parse_and_follows_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plugins: object
+) -> None:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(cache))
+    path = _registry(tmp_path / "big.toml", 200)
+    first = tomlcache.load_toml(path)
+    assert first == tomllib.loads(path.read_text())
+    assert len(list(cache.glob("toml-*.json"))) == 1
+    assert tomlcache.load_toml(path) == first  # from the cache
+
+    _registry(path, 200, description="changed")
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    again = tomlcache.load_toml(path)
+    assert again["models"]["m0001"]["description"] == "changed 1"
+    entries = read_registry(path, plugins.architectures)  # type: ignore[attr-defined]
+    assert len(entries) == 200 and entries[3].config == {"hidden_size": 11}
+
+
+def test_cache_off_and_small_files_write_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(cache))
+    small = tmp_path / "small.toml"
+    small.write_text('[models.a]\narchitecture = "lstm"\n')
+    assert tomlcache.load_toml(small) == {"models": {"a": {"architecture": "lstm"}}}
+    assert not cache.exists()
+    monkeypatch.setenv("ZOO_CACHE_DIR", "")
+    big = _registry(tmp_path / "big.toml", 200)
+    assert tomlcache.load_toml(big) == tomllib.loads(big.read_text())
+    assert not cache.exists()
+
+
+def test_a_corrupt_cache_file_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(cache))
+    path = _registry(tmp_path / "big.toml", 200)
+    expected = tomlcache.load_toml(path)
+    (written,) = cache.glob("toml-*.json")
+    written.write_text("{not json")
+    assert tomlcache.load_toml(path) == expected

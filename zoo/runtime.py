@@ -1,0 +1,63 @@
+"""onnxruntime inference sessions with zoo's defaults: the one place zoo creates them.
+
+The `onnx` and `onnx-int8` exporters' runners (and so parity and `zoo verify`) and the
+benchmark get their sessions here. The defaults were chosen by measurement (`zoo bench`,
+section `ort-options`; the numbers and the machine are in docs/benchmarks.md):
+
+- one intra-op thread (`ZOO_ORT_THREADS` or `threads=` to change it): on the 2-core
+  benchmark machine, shared with other work, it was as fast as onnxruntime's default (a
+  thread per core) for the default LSTM's streaming step and up to 1.4x faster for the
+  2-layer hidden-256 LSTM at batch 1 and 64. A recurrence is a chain of small steps; a
+  second thread splits each step and both must be scheduled for every one of them.
+  Serving several streams, run one session per core;
+- no spin-waiting when more threads are asked for: a spinning pool holds cores between
+  calls that other work (or the next session) needs;
+- sequential execution, one inter-op thread: zoo's graphs are a chain of ops (one recurrent
+  node per layer); the parallel executor measured 1.3-1.5x slower, and 700x slower for a
+  streaming step;
+- all graph optimizations (onnxruntime's default): basic ones measured no faster.
+
+Like `zoo.cli`, importing this module imports nothing heavy; onnxruntime loads on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+#: Intra-op threads per session unless `ZOO_ORT_THREADS` or `threads=` says otherwise.
+DEFAULT_THREADS = 1
+
+
+def default_threads() -> int:
+    """`ZOO_ORT_THREADS` if set to a positive integer, else `DEFAULT_THREADS`."""
+    value = os.environ.get("ZOO_ORT_THREADS", "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return DEFAULT_THREADS
+
+
+def session_options(threads: int | None = None, *, spinning: bool = False) -> Any:
+    """`onnxruntime.SessionOptions` with zoo's defaults (see the module docstring)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.inter_op_num_threads = 1
+    options.intra_op_num_threads = default_threads() if threads is None else threads
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    return options
+
+
+def ort_session(path: Path | str, *, threads: int | None = None, options: Any = None) -> Any:
+    """An `onnxruntime.InferenceSession` on the CPU provider with zoo's defaults.
+
+    `options` (a `SessionOptions`) replaces the defaults entirely; the benchmark uses it to
+    compare configurations.
+    """
+    import onnxruntime as ort
+
+    chosen = options if options is not None else session_options(threads)
+    return ort.InferenceSession(str(path), chosen, providers=["CPUExecutionProvider"])
