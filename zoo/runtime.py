@@ -4,18 +4,16 @@ The `onnx` and `onnx-int8` exporters' runners (and so parity and `zoo verify`) a
 benchmark get their sessions here. The defaults were chosen by measurement (`zoo bench`,
 section `ort-options`; the numbers and the machine are in docs/benchmarks.md):
 
-- one intra-op thread (`ZOO_ORT_THREADS` or `threads=` to change it): on the 2-core
-  benchmark machine, shared with other work, it was as fast as onnxruntime's default (a
-  thread per core) for the default LSTM's streaming step and up to 1.4x faster for the
-  2-layer hidden-256 LSTM at batch 1 and 64. A recurrence is a chain of small steps; a
-  second thread splits each step and both must be scheduled for every one of them.
-  Serving several streams, run one session per core;
+- one intra-op thread (`ZOO_ORT_THREADS` or `threads=` to change it). It is the steady
+  choice: a recurrence is a chain of small steps, and splitting each step over two threads
+  needs both scheduled at every step. On the shared 2-core benchmark machine one thread
+  kept its time while onnxruntime's default (a thread per core) ran from faster to twice
+  as slow, depending on what else ran. Serving several streams, use a session per core;
 - no spin-waiting when more threads are asked for: a spinning pool holds cores between
-  calls that other work (or the next session) needs;
+  calls that the other thread, or other work, needs;
 - sequential execution, one inter-op thread: zoo's graphs are a chain of ops (one recurrent
-  node per layer); the parallel executor measured 1.3-1.5x slower, and 700x slower for a
-  streaming step;
-- all graph optimizations (onnxruntime's default): basic ones measured no faster.
+  node per layer), and the parallel executor measured slower on every call;
+- all graph optimizations (onnxruntime's default): basic ones were no faster.
 
 Like `zoo.cli`, importing this module imports nothing heavy; onnxruntime loads on first use.
 """

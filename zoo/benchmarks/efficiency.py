@@ -45,9 +45,6 @@ PLANS = {
     "full": Plan("2x256", ((64, 500), (1, 1000)), 8.0, (9, 101)),
 }
 ZOO, PLAIN, CONTROL = "ort zoo export", "ort plain legacy export", "ort plain legacy, 2nd session"
-#: "No slower than the plain legacy export" allows this much: two sessions of the very same
-#: file (the CONTROL row) differ by up to about this from round to round.
-NO_SLOWER = 0.97
 MATMUL_THREADS = 2
 
 
@@ -208,20 +205,22 @@ def run(config: BenchConfig) -> SectionResult:
                 zoo_b64 / best_rate,
                 f"{zoo_b64:.1f} of {best_rate:.1f} GFLOP/s",
             ),
+            # "No slower" can only be told within what separates two sessions of one file
+            # (their weights land at different addresses; measured up to ~7%): the control.
             Goal(
                 "efficiency",
                 f"ort zoo export vs plain legacy export, b{batch1} s{seq1}",
-                NO_SLOWER,
+                min(1.0, control),
                 False,
                 zoo_b1,
-                f"same file, 2nd session: {fmt_ratio(control)}",
+                f"target: 1.0 or the plain file's 2nd session ({fmt_ratio(control)})",
             ),
         ],
         [
             f"FLOPs per step, layer, direction and batch element: 2*4H*(in+H); "
             f"{lstm_flops(source.config, 1, 1)} per step for this model",
             "VS PLAIN LEGACY: median over rounds of (plain legacy time / this time), both in "
-            "zoo's session defaults; the 2nd-session row shows how much two sessions of one "
-            f"file differ, hence the {NO_SLOWER} threshold for 'no slower'",
+            "zoo's session defaults. The 2nd-session row (an A/A control) shows how much two "
+            "sessions of one file differ; 'no slower' means at least 1.0x or that",
         ],
     )

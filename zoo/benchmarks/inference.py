@@ -36,7 +36,8 @@ GRIDS = {
     "quick": Grid(_ALL_MODELS, (1, 64), (1, 100), 5, 0.02),
     "full": Grid(_ALL_MODELS, (1, 64), (1, 100, 1000), 7, 0.05),
 }
-#: Calls slower than this get fewer rounds (a 2x256 bilstm at batch 64, seq 1000 takes s).
+#: Cells whose one-thread eager call is slower than this get 3 rounds (a 2x256 bilstm at
+#: batch 64, seq 1000 takes seconds).
 SLOW_CALL_SECONDS = 0.5
 STREAM = "stream"
 
@@ -64,7 +65,7 @@ def _measure_cell(
             prepared = prepare(feeds)
             calls[runtime] = lambda call=call, prepared=prepared: call(prepared)
     before = {r: torch_threads(r) for r in models if not r.startswith("ort-")}
-    probe = time_calls({"eager": calls["eager"]}, 1, 0.0)["eager"][0]
+    probe = time_calls({"eager-1t": calls["eager-1t"]}, 1, 0.0, before)["eager-1t"][0]
     rounds = grid.rounds if probe < SLOW_CALL_SECONDS else 3
     try:
         return time_calls(calls, rounds, grid.chunk_seconds, before)

@@ -26,7 +26,8 @@ CELLS = {
     "quick": (("lstm", "default", 1, 0), ("lstm", "2x256", 1, 500), ("lstm", "2x256", 64, 100)),
     "full": (("lstm", "default", 1, 0), ("lstm", "2x256", 1, 1000), ("lstm", "2x256", 64, 500)),
 }
-ROUNDS = {"tiny": 3, "quick": 21, "full": 41}
+#: (seconds per configuration and cell, fewest rounds, most rounds) per mode.
+BUDGET = {"tiny": (0.05, 3, 3), "quick": (1.5, 5, 21), "full": (3.0, 7, 41)}
 
 
 ZOO = "zoo defaults: 1 thread"
@@ -101,7 +102,10 @@ def run(config: BenchConfig) -> SectionResult:
                 else ort_session(path, options=options)
             )
             calls[name] = _call(session, contract, feeds, stream=seq == 0)
-        times = time_calls(calls, ROUNDS[config.mode], 0.02)
+        seconds, fewest, most = BUDGET[config.mode]
+        once = time_calls({ORT_DEFAULTS: calls[ORT_DEFAULTS]}, 1, 0.0)[ORT_DEFAULTS][0]
+        rounds = max(fewest, min(most, round(seconds / max(once, 0.02))))
+        times = time_calls(calls, rounds, 0.02)
         case = f"{arch} {size} b{batch} " + ("stream step" if seq == 0 else f"s{seq}")
         for name, samples in times.items():
             ratio = paired_ratio(times[ORT_DEFAULTS], samples)

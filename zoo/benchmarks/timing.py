@@ -91,7 +91,10 @@ def time_commands(
 
 def calibrate(call: Callable[[], object], chunk_seconds: float) -> int:
     """How many calls make a chunk of about `chunk_seconds` (at least 1)."""
+    start = time.perf_counter()
     call()  # warm-up: first-call allocations, lazy initialization
+    if time.perf_counter() - start >= chunk_seconds:
+        return 1  # a slow call: one per chunk; no need to time a second one
     start = time.perf_counter()
     call()
     once = max(time.perf_counter() - start, 1e-7)
