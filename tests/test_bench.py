@@ -54,6 +54,12 @@ def test_tiny_bench_reports_every_section(invoke: Any, tmp_path: Path) -> None:
         assert f"### {name}: " in markdown
 
 
+def test_every_section_is_documented() -> None:
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md").read_text()
+    for section in SECTIONS:
+        assert f"### {section.name}: " in docs or f"(`{section.name}`" in docs, section.name
+
+
 def test_unknown_mode_and_section_are_named() -> None:
     with pytest.raises(ZooError, match="Unknown benchmark mode 'fast'"):
         run_bench("fast")

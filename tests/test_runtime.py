@@ -20,12 +20,24 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
-@pytest.mark.parametrize(("value", "threads"), [("3", 3), ("0", None), ("many", None)])
-def test_zoo_ort_threads(monkeypatch: pytest.MonkeyPatch, value: str, threads: int | None) -> None:
+@pytest.mark.parametrize(
+    ("value", "threads", "spinning"),
+    [("3", 3, "1"), ("0", 0, "1"), ("1", 1, "0"), ("many", None, "0"), ("-2", None, "0")],
+)
+def test_zoo_ort_threads(
+    monkeypatch: pytest.MonkeyPatch, value: str, threads: int | None, spinning: str
+) -> None:
     monkeypatch.setenv("ZOO_ORT_THREADS", value)
-    expected = runtime.DEFAULT_THREADS if threads is None else threads
-    assert runtime.session_options().intra_op_num_threads == expected
+    options = runtime.session_options()
+    assert options.intra_op_num_threads == (runtime.DEFAULT_THREADS if threads is None else threads)
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == spinning
     assert runtime.session_options(threads=2).intra_op_num_threads == 2
+    assert (
+        runtime.session_options(2, spinning=False).get_session_config_entry(
+            "session.intra_op.allow_spinning"
+        )
+        == "0"
+    )
 
 
 def test_the_onnx_runner_uses_zoo_sessions(

@@ -43,6 +43,7 @@ def _stack(
     seq_lens = None if lengths is None else op.Cast(lengths, to=TensorProto.INT32)
     flat = op.Constant(value_ints=[0, 0, -1])
     axis0 = op.Constant(value_ints=[0])
+    axis1 = op.Constant(value_ints=[1])
     finals_h: list[Any] = []
     finals_c: list[Any] = []
     y: Any = None
@@ -84,7 +85,9 @@ def _stack(
                 activations=[activation] * dirs,
             )
         finals_h.append(y_h)
-        if layer + 1 < num_layers:  # (seq, dirs, batch, H) -> (seq, batch, dirs * H)
+        if layer + 1 < num_layers and dirs == 1:  # (seq, 1, batch, H) -> (seq, batch, H)
+            seq_major = op.Squeeze(y, axis1)  # a view: no copy of the sequence
+        elif layer + 1 < num_layers:  # (seq, dirs, batch, H) -> (seq, batch, dirs * H)
             seq_major = op.Reshape(op.Transpose(y, perm=[0, 2, 1, 3]), flat)
     hidden = op.Reshape(op.Transpose(y, perm=[2, 0, 1, 3]), flat)  # (batch, seq, dirs * H)
     h_n = finals_h[0] if num_layers == 1 else op.Concat(*finals_h, axis=0)

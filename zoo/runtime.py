@@ -4,13 +4,15 @@ The `onnx` and `onnx-int8` exporters' runners (and so parity and `zoo verify`) a
 benchmark get their sessions here. The defaults were chosen by measurement (`zoo bench`,
 section `ort-options`; the numbers and the machine are in docs/benchmarks.md):
 
-- one intra-op thread (`ZOO_ORT_THREADS` or `threads=` to change it). It is the steady
-  choice: a recurrence is a chain of small steps, and splitting each step over two threads
-  needs both scheduled at every step. On the shared 2-core benchmark machine one thread
-  kept its time while onnxruntime's default (a thread per core) ran from faster to twice
-  as slow, depending on what else ran. Serving several streams, use a session per core;
-- no spin-waiting when more threads are asked for: a spinning pool holds cores between
-  calls that the other thread, or other work, needs;
+- one intra-op thread. It is the steady choice: a recurrence is a chain of small steps, and
+  splitting each step over two threads needs both scheduled at every step. On the shared
+  2-core benchmark machine one thread was as fast or faster in most runs; onnxruntime's
+  default (a thread per core) ran from 1.8x faster (when the second core happened to be
+  free) to 2x slower. Serving several streams, use a session per core;
+- more threads on request (`ZOO_ORT_THREADS=N`, 0 for one per core, or `threads=`), and
+  then with spin-waiting on: asking for threads means the cores are free, and without
+  spinning a thread sleeps between steps and must be woken for every one (measured up to
+  2x slower for the 2x256 LSTM at batch 1 on a calm machine);
 - sequential execution, one inter-op thread: zoo's graphs are a chain of ops (one recurrent
   node per layer), and the parallel executor measured slower on every call;
 - all graph optimizations (onnxruntime's default): basic ones were no faster.
@@ -29,23 +31,27 @@ DEFAULT_THREADS = 1
 
 
 def default_threads() -> int:
-    """`ZOO_ORT_THREADS` if set to a positive integer, else `DEFAULT_THREADS`."""
+    """`ZOO_ORT_THREADS` if set to a whole number (0: one per core), else `DEFAULT_THREADS`."""
     value = os.environ.get("ZOO_ORT_THREADS", "").strip()
-    if value.isdigit() and int(value) > 0:
-        return int(value)
-    return DEFAULT_THREADS
+    return int(value) if value.isdigit() else DEFAULT_THREADS
 
 
-def session_options(threads: int | None = None, *, spinning: bool = False) -> Any:
-    """`onnxruntime.SessionOptions` with zoo's defaults (see the module docstring)."""
+def session_options(threads: int | None = None, *, spinning: bool | None = None) -> Any:
+    """`onnxruntime.SessionOptions` with zoo's defaults (see the module docstring).
+
+    `threads` 0 lets onnxruntime use one per physical core; `spinning` defaults to on
+    whenever more than one thread may run.
+    """
     import onnxruntime as ort
 
+    chosen = default_threads() if threads is None else threads
+    spin = chosen != 1 if spinning is None else spinning
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.inter_op_num_threads = 1
-    options.intra_op_num_threads = default_threads() if threads is None else threads
-    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    options.intra_op_num_threads = chosen
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     return options
 
 

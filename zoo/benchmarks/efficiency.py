@@ -13,7 +13,9 @@ recurrent GEMM's shape (batch x H times H x 4H), the input projection of all ste
 (batch*seq x H times H x 4H) and a 2048 square; the goal compares against the best of them.
 (Eager PyTorch's own rate is in the `inference` section.)
 The plain legacy export is `torch.onnx.export(model, dynamo=False, dynamic_axes=...)` of the
-same seeded module, run with the same session options as zoo's file.
+same seeded module, run with the same session options as zoo's file; a second session of it
+is an A/A control. zoo's file also runs with onnxruntime's default options (a thread per
+core), since on a free machine batch 64 gains from the second core.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ PLANS = {
     "full": Plan("2x256", ((64, 500), (1, 1000)), 8.0, (9, 101)),
 }
 ZOO, PLAIN, CONTROL = "ort zoo export", "ort plain legacy export", "ort plain legacy, 2nd session"
+ZOO_CORES = "ort zoo export, ort default options"
 MATMUL_THREADS = 2
 
 
@@ -129,8 +132,10 @@ def run(config: BenchConfig) -> SectionResult:
     plan = PLANS[config.mode]
     source = config.artifacts.source("lstm", plan.size)
     legacy = plain_legacy_export(source, config.workdir / f"plain-legacy-lstm-{plan.size}.onnx")
+    zoo_file = config.artifacts.path("lstm", plan.size, "onnx")
     sessions = {
-        ZOO: ort_session(config.artifacts.path("lstm", plan.size, "onnx")),
+        ZOO: ort_session(zoo_file),
+        ZOO_CORES: ort.InferenceSession(str(zoo_file), providers=["CPUExecutionProvider"]),
         PLAIN: ort_session(legacy),
         CONTROL: ort_session(legacy),
         "ort plain legacy, ort default options": ort.InferenceSession(
@@ -186,41 +191,46 @@ def run(config: BenchConfig) -> SectionResult:
                     "ratio": ratio,
                 }
             )
-    zoo_b64 = achieved[(ZOO, batch0, seq0)]
     batch1, seq1 = plan.cells[1]
     zoo_b1 = against_plain[(ZOO, batch1, seq1)]
     control = against_plain[(CONTROL, batch1, seq1)]
+    # "No slower" can only be told within what separates two sessions of one file (their
+    # weights land at different addresses; measured up to ~7%): the A/A control's distance
+    # from 1.0, or the 1% the ratios are reported at, whichever is larger.
+    spread = max(abs(1.0 - control), 0.01)
+    goals = [
+        Goal(
+            "efficiency",
+            f"{name} b{batch0} s{seq0}, share of the best matmul rate",
+            0.9,
+            False,
+            achieved[(name, batch0, seq0)] / best_rate,
+            f"{achieved[(name, batch0, seq0)]:.1f} of {best_rate:.1f} GFLOP/s",
+        )
+        for name in (ZOO, ZOO_CORES)
+    ]
+    goals.append(
+        Goal(
+            "efficiency",
+            f"ort zoo export vs plain legacy export, b{batch1} s{seq1}",
+            1.0 - spread,
+            False,
+            zoo_b1,
+            f"A/A: the plain file's 2nd session at {fmt_ratio(control)}",
+        )
+    )
     return SectionResult(
         "efficiency",
         "achieved GFLOP/s of the large LSTM vs torch.matmul (2 threads and 1)",
         ("CASE", "MEDIAN", "GFLOP/S", "OF BEST MATMUL", "VS PLAIN LEGACY"),
         rows,
         records,
-        [
-            Goal(
-                "efficiency",
-                f"ort zoo export b{batch0} s{seq0}, share of the best matmul rate",
-                0.9,
-                False,
-                zoo_b64 / best_rate,
-                f"{zoo_b64:.1f} of {best_rate:.1f} GFLOP/s",
-            ),
-            # "No slower" can only be told within what separates two sessions of one file
-            # (their weights land at different addresses; measured up to ~7%): the control.
-            Goal(
-                "efficiency",
-                f"ort zoo export vs plain legacy export, b{batch1} s{seq1}",
-                min(1.0, control),
-                False,
-                zoo_b1,
-                f"target: 1.0 or the plain file's 2nd session ({fmt_ratio(control)})",
-            ),
-        ],
+        goals,
         [
             f"FLOPs per step, layer, direction and batch element: 2*4H*(in+H); "
             f"{lstm_flops(source.config, 1, 1)} per step for this model",
             "VS PLAIN LEGACY: median over rounds of (plain legacy time / this time), both in "
             "zoo's session defaults. The 2nd-session row (an A/A control) shows how much two "
-            "sessions of one file differ; 'no slower' means at least 1.0x or that",
+            "sessions of one file differ; 'no slower' allows that difference (at least 1%)",
         ],
     )

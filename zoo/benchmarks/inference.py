@@ -1,8 +1,9 @@
 """Section `inference`: latency and throughput of every runtime, side by side.
 
-For each model (architecture x size), batch and sequence length, the five runtimes of
+For each model (architecture x size), batch and sequence length, the runtimes of
 `zoo.benchmarks.runtimes` run the same inputs (initial states given) in interleaved chunks;
-the table shows each one's median latency and its speed-up over eager PyTorch. Throughput
+the table shows each one's median latency and its speed-up over the faster of the two eager
+runs (per round; the median over rounds). Throughput
 is batch * seq / latency (time steps per second). `stream` rows time one step of a stream:
 batch 1, one time step, the final states fed back as the next call's initial states.
 """
@@ -42,7 +43,7 @@ SLOW_CALL_SECONDS = 0.5
 STREAM = "stream"
 
 
-def _cells(grid: Grid, arch: str, size: str, contract: Any) -> list[tuple[int, int | str]]:
+def _cells(grid: Grid, contract: Any) -> list[tuple[int, int | str]]:
     cells: list[tuple[int, int | str]] = [(b, s) for b in grid.batches for s in grid.seqs]
     if contract.streamable:
         cells.append((1, STREAM))
@@ -83,7 +84,7 @@ def run(config: BenchConfig) -> SectionResult:
     for arch, size in grid.models:
         contract = config.artifacts.source(arch, size).contract
         models = {r: load(config.artifacts, r, arch, size) for r in RUNTIMES}
-        for batch, seq in _cells(grid, arch, size, contract):
+        for batch, seq in _cells(grid, contract):
             times = _measure_cell(models, contract, batch, seq, grid)
             medians = {r: median(t) for r, t in times.items()}
             # Per round, the faster of the two eager runs; ratios are medians over rounds.

@@ -59,7 +59,7 @@ def configurations() -> dict[str, Callable[[], Any]]:
     return {
         ORT_DEFAULTS: lambda: None,
         ZOO: session_options,
-        "zoo, but a thread per core": lambda: session_options(0),
+        "zoo, but a thread per core": lambda: session_options(0, spinning=False),
         "zoo, but a thread per core, spinning": lambda: session_options(0, spinning=True),
         "zoo, but parallel executor (2 inter-op)": parallel,
         "zoo, but basic graph optimizations": with_level(
