@@ -32,8 +32,17 @@ def _debug(ctx: click.Context | None) -> bool:
     return bool(root and root.params.get("debug"))
 
 
+#: `ctx.meta` key of the command line as given (`zoo train --nproc` passes it on).
+ARGV = "zoo.argv"
+
+
 class ZooGroup(click.Group):
-    """Turns a ZooError into a one-line error and exit 1 (traceback with --debug)."""
+    """Turns a ZooError into a one-line error and exit 1 (traceback with --debug), and keeps
+    the command line in `ctx.meta[ARGV]`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta[ARGV] = list(args)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -383,4 +392,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(1)
     for problem in plugins.problems:
         click.echo(f"warning: {problem}", err=True)
-    create_cli(plugins).main(args=list(argv) if argv is not None else None, prog_name="zoo")
+    try:
+        create_cli(plugins).main(args=list(argv) if argv is not None else None, prog_name="zoo")
+    except SystemExit as exc:
+        from zoo import distributed
+
+        if distributed.joined():  # a process of a torchrun job: see exit_process
+            if exc.code is None or isinstance(exc.code, int):
+                distributed.exit_process(exc.code or 0)
+            click.echo(exc.code, err=True)
+            distributed.exit_process(1)
+        raise
