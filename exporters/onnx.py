@@ -187,10 +187,11 @@ def set_metadata(model: Any, values: dict[str, str]) -> None:
 
 
 def load(path: Path) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """An onnxruntime CPU session as a parity runner."""
-    import onnxruntime as ort
+    """An onnxruntime session as a parity runner: the CPU provider, or the one
+    `zoo export --ort-provider` chose (zoo.ort)."""
+    from zoo.ort import session as ort_session
 
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = ort_session(path)
     names = [o.name for o in session.get_outputs()]
     inputs = [i.name for i in session.get_inputs()]
 
@@ -222,7 +223,7 @@ def register_exporters(register: Callable[[zoo.Exporter], None]) -> None:
         zoo.Exporter(
             name="onnx",
             suffix=".onnx",
-            description="ONNX with native RNN/LSTM/GRU nodes; parity in onnxruntime (CPU).",
+            description="ONNX with native RNN/LSTM/GRU nodes; parity in onnxruntime.",
             export=export,
             load=load,
             read_metadata=read_metadata,
