@@ -147,6 +147,25 @@ def test_resume_under_plain_torchrun_is_exact(runs: dict[str, Any]) -> None:
     assert [e["epoch"] for e in metrics["epochs"]] == list(range(1, EPOCHS + 1))
 
 
+def test_resume_with_another_number_of_processes(runs: dict[str, Any]) -> None:
+    """2 epochs in 1 process, the third in 2: the single-process run's weights."""
+    root = runs["root"]
+    plugins = zoo.load_plugins(third_party=False)
+    arch = plugins.architecture("lstm")
+    dataset = load_dataset("sine", DataOptions(samples=SAMPLES, seq_len=SEQ), seed=0)
+    config = model_config(arch, dict(arch.defaults), {"hidden_size": HIDDEN}, dataset)
+    settings = TrainSettings(epochs=EPOCHS - 1, batch_size=BATCH, lr=LR)
+    train_model(arch, config, dataset, settings, root / "switch", plot=False)
+    result = _run(
+        "-m", "zoo", "train", *ARGS, "--epochs", str(EPOCHS), "--out", "switch", "--resume",
+        "--nproc", "2", cwd=root,
+    )  # fmt: skip
+    assert f"resuming switch after epoch {EPOCHS - 1} of {EPOCHS}" in result.stderr
+    switched, single = _final(root / "switch"), _final(root / "single")
+    for name in single:
+        torch.testing.assert_close(switched[name], single[name], atol=ATOL, rtol=RTOL)
+
+
 def test_a_failing_rank_is_reported_once_and_nothing_changes(runs: dict[str, Any]) -> None:
     root = runs["root"]
     before = {p: p.read_bytes() for p in (root / "nproc").rglob("*") if p.is_file()}
