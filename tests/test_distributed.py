@@ -311,3 +311,4 @@ def test_cuda_with_more_processes_than_gpus_is_refused(invoke: Any, tmp_path: Pa
     result = invoke("train", *ARGS, "--device", "cuda", "--nproc", nproc, "--out", out)
     assert result.exit_code == 1
     assert f"--device cuda --nproc {nproc}: one GPU per process" in result.output
+    assert ("Use --device cpu." if count == 0 else f"Pass --nproc {count} or less") in result.output

@@ -63,10 +63,10 @@ def check_devices(device: str, nproc: int) -> None:
 
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if count < nproc:
+        fix = f"Pass --nproc {count} or less, or --device cpu." if count else "Use --device cpu."
         raise ZooError(
             f"--device cuda --nproc {nproc}: one GPU per process, and torch "
-            f"{torch.__version__} sees {count} on this machine. Pass --nproc {count} or less"
-            + (", or --device cpu." if count else "; use --device cpu.")
+            f"{torch.__version__} sees {count} on this machine. {fix}"
         )
 
 
