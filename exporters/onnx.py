@@ -208,7 +208,8 @@ def set_metadata(model: Any, values: dict[str, str]) -> None:
 
 
 def load(path: Path) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """An onnxruntime CPU session with zoo's defaults (`zoo.runtime`) as a parity runner."""
+    """An onnxruntime session with zoo's defaults (`zoo.runtime`) as a parity runner: the
+    CPU provider, or the one `zoo export/verify --ort-provider` chose."""
     from zoo.runtime import ort_session
 
     session = ort_session(path)
@@ -243,7 +244,7 @@ def register_exporters(register: Callable[[zoo.Exporter], None]) -> None:
         zoo.Exporter(
             name="onnx",
             suffix=".onnx",
-            description="ONNX with native RNN/LSTM/GRU nodes; parity in onnxruntime (CPU).",
+            description="ONNX with native RNN/LSTM/GRU nodes; parity in onnxruntime.",
             export=export,
             load=load,
             read_metadata=read_metadata,

@@ -34,8 +34,17 @@ def _debug(ctx: click.Context | None) -> bool:
     return bool(root and root.params.get("debug"))
 
 
+#: `ctx.meta` key of the command line as given (`zoo train --nproc` passes it on).
+ARGV = "zoo.argv"
+
+
 class ZooGroup(click.Group):
-    """Turns a ZooError into a one-line error and exit 1 (traceback with --debug)."""
+    """Turns a ZooError into a one-line error and exit 1 (traceback with --debug), and keeps
+    the command line in `ctx.meta[ARGV]`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta[ARGV] = list(args)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -235,6 +244,14 @@ def _failure_lines(reports: Sequence[ParityReport]) -> list[str]:
 
 tolerance = click.FloatRange(min=0.0, min_open=True)
 
+ort_provider_option = click.option(
+    "--ort-provider",
+    type=click.Choice(["cpu", "cuda"]),
+    default="cpu",
+    show_default=True,
+    help="onnxruntime execution provider of the ONNX parity check (cuda: onnxruntime-gpu).",
+)
+
 
 def _add_export_commands(cli: click.Group) -> None:
     @cli.command("export")
@@ -273,6 +290,7 @@ def _add_export_commands(cli: click.Group) -> None:
     @click.option(
         "--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Config override."
     )
+    @ort_provider_option
     @json_option
     @click.pass_context
     def export(
@@ -289,6 +307,7 @@ def _add_export_commands(cli: click.Group) -> None:
         rtol: float | None,
         seed: int,
         assignments: tuple[str, ...],
+        ort_provider: str,
         as_json: bool,
     ) -> None:
         """Export model NAME (or --checkpoint DIR) and prove parity with PyTorch.
@@ -306,6 +325,7 @@ def _add_export_commands(cli: click.Group) -> None:
         zoo export bilstm --all --lengths
         zoo export lstm --all --out build/
         zoo export --checkpoint runs/lstm --onnx
+        zoo export lstm --onnx --ort-provider cuda      # parity on the GPU
         """
         from zoo import models
         from zoo.exporting import export_model
@@ -333,6 +353,7 @@ def _add_export_commands(cli: click.Group) -> None:
             rtol=rtol,
             lengths=lengths,
             progress=lambda line: click.echo(line, err=True),
+            ort_provider=ort_provider,
         )
         reports = [a.report for a in summary.artifacts if a.report is not None]
         if as_json:
@@ -354,6 +375,7 @@ def _add_export_commands(cli: click.Group) -> None:
     )
     @click.option("--atol", type=tolerance, help="Absolute tolerance (default: the exporter's).")
     @click.option("--rtol", type=tolerance, help="Relative tolerance (default: the exporter's).")
+    @ort_provider_option
     @json_option
     @click.pass_context
     def verify(
@@ -362,6 +384,7 @@ def _add_export_commands(cli: click.Group) -> None:
         checkpoint: Path | None,
         atol: float | None,
         rtol: float | None,
+        ort_provider: str,
         as_json: bool,
     ) -> None:
         """Re-run the parity check of an exported ARTIFACT against PyTorch.
@@ -372,7 +395,7 @@ def _add_export_commands(cli: click.Group) -> None:
         """
         from zoo.exporting import verify_artifact
 
-        report = verify_artifact(_app(ctx), artifact, checkpoint, atol, rtol)
+        report = verify_artifact(_app(ctx), artifact, checkpoint, atol, rtol, ort_provider)
         if as_json:
             _echo_json(report.to_dict())
         else:
@@ -426,4 +449,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(1)
     for problem in plugins.problems:
         click.echo(f"warning: {problem}", err=True)
-    create_cli(plugins).main(args=list(argv) if argv is not None else None, prog_name="zoo")
+    try:
+        create_cli(plugins).main(args=list(argv) if argv is not None else None, prog_name="zoo")
+    except SystemExit as exc:
+        from zoo import distributed
+
+        if distributed.joined():  # a process of a torchrun job: see exit_process
+            if exc.code is None or isinstance(exc.code, int):
+                distributed.exit_process(exc.code or 0)
+            click.echo(exc.code, err=True)
+            distributed.exit_process(1)
+        raise

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from zoo.cli import _app, _echo_json, json_option
+from zoo.cli import ARGV, _app, _echo_json, json_option
 from zoo.dataspec import TASKS, DataOptions
 from zoo.reporter import Reporter
 from zoo.spec import parse_assignments
@@ -22,8 +22,11 @@ from zoo.tables import format_table
 from zoo.tasks import BUILTIN_TASKS
 
 if TYPE_CHECKING:
+    from zoo.app import ResolvedModel
+    from zoo.distributed import World
     from zoo.inference import TrainedModel
-    from zoo.train import EpochRecord
+    from zoo.spec import Config
+    from zoo.train import EpochRecord, TrainResult, TrainSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -116,7 +119,7 @@ def _load(ctx: click.Context, name: str | None, checkpoint: Path | None) -> Trai
 
 
 class _ProgressBar(Reporter):
-    """A zoo.train.Reporter that draws on stderr: a live bar on a terminal, else one line
+    """A zoo.reporter.Reporter that draws on stderr: a live bar on a terminal, else one line
     per epoch."""
 
     WIDTH = 24
@@ -208,6 +211,13 @@ def add_train_commands(cli: click.Group) -> None:
     @click.option(
         "--resume", is_flag=True, help="Continue the run in --out after its last completed epoch."
     )
+    @click.option(
+        "--nproc",
+        type=click.IntRange(min=1),
+        help="Train in N processes on this machine (torch.distributed through torchrun: DDP, "
+        "gloo on CPU, nccl with one GPU each on CUDA). --batch-size stays the global batch, "
+        "a multiple of N. Leave it out under torchrun. See docs/distributed.md.",
+    )
     @json_option
     @click.pass_context
     def train(
@@ -231,6 +241,7 @@ def add_train_commands(cli: click.Group) -> None:
         out: Path | None,
         assignments: tuple[str, ...],
         resume: bool,
+        nproc: int | None,
         as_json: bool,
     ) -> None:
         """Train model NAME on --data and save the best epoch's checkpoint.
@@ -246,14 +257,29 @@ def add_train_commands(cli: click.Group) -> None:
         zoo train lstm --data freq                      # classification
         zoo train lstm --data prices.csv --target close --window 30 --horizon 1
         zoo train lstm --data sine --out runs/x --resume
+        zoo train lstm --data adding --nproc 2          # 2 processes, batch 32 each
+        torchrun --nproc-per-node 2 -m zoo train lstm --data adding
         """
-        from zoo.data import load_dataset
+        from zoo.distributed import PeerFailed, World, rank_errors, wait_for_rank_0
         from zoo.metrics import format_metrics
-        from zoo.train import TrainSettings, model_config, train_model
+        from zoo.train import TrainSettings
 
+        world = World.from_env()
+        out = out if out is not None else Path("runs") / name
         app = _app(ctx)
         overrides = parse_assignments(assignments)
-        resolved = app.resolve(name, overrides)  # unknown names and keys fail before data
+        with rank_errors(world):
+            resolved = app.resolve(name, overrides)  # unknown names and keys fail before data
+        if world is None and nproc is not None and nproc > 1:
+            from zoo.launch import launch_training
+
+            launch_training(ctx.meta[ARGV], nproc, batch_size, device, out, resume)
+            return
+        if world is not None and nproc not in (None, world.local_world_size):
+            raise click.UsageError(
+                f"--nproc {nproc}, but torchrun started {world.local_world_size} processes on "
+                "this machine. Under torchrun, leave --nproc out."
+            )
         options = DataOptions(
             seq_len=seq_len,
             samples=samples,
@@ -264,25 +290,23 @@ def add_train_commands(cli: click.Group) -> None:
             task=task,
             val_fraction=val_fraction,
         )
-        dataset = load_dataset(source, options, seed)
-        config = model_config(resolved.arch, resolved.config, overrides, dataset)
         settings = TrainSettings(epochs, batch_size, lr, seed, device, clip)
-        result = train_model(
-            resolved.arch,
-            config,
-            dataset,
-            settings,
-            out if out is not None else Path("runs") / name,
-            name=name,
-            resume=resume,
-            reporter=_ProgressBar(),
-        )
+        try:
+            with rank_errors(world):
+                trained = _train(world, resolved, overrides, source, options, settings, out, resume)
+        except PeerFailed:
+            wait_for_rank_0()  # rank 0 says what went wrong
+            ctx.exit(1)
+        if trained is None:
+            return  # a rank other than 0: rank 0 reports
+        result, data = trained
         if as_json:
             _echo_json(result.to_dict())
             return
         click.echo(
-            f"{name} on {dataset.spec.describe()}: best epoch {result.best_epoch}/{epochs}  "
+            f"{name} on {data}: best epoch {result.best_epoch}/{epochs}  "
             f"{format_metrics(result.best, 'val_')}  {result.samples_per_s:,.0f} samples/s"
+            + (f" ({result.processes} processes)" if result.processes > 1 else "")
         )
         click.echo(f"checkpoint: {result.out} (sha256 {result.checkpoint.sha256})")
 
@@ -461,6 +485,41 @@ def add_train_commands(cli: click.Group) -> None:
         click.echo(
             f"registered {entry.name} in {registry}: {entry.checkpoint} (sha256 {entry.sha256})"
         )
+
+
+def _train(
+    world: World | None,
+    resolved: ResolvedModel,
+    overrides: Config,
+    source: str,
+    options: DataOptions,
+    settings: TrainSettings,
+    out: Path,
+    resume: bool,
+) -> tuple[TrainResult, str] | None:
+    """Load the data and train, alone or as one process of a torchrun job (`world`); the
+    result and the data's description, or None on ranks other than 0."""
+    from zoo.data import load_dataset
+    from zoo.distributed import process_group
+    from zoo.train import model_config, train_model
+    from zoo.train_dist import train_distributed
+
+    dataset = load_dataset(source, options, settings.seed)
+    config = model_config(resolved.arch, resolved.config, overrides, dataset)
+    name = resolved.entry.name
+    with process_group(world, settings.device) as group:
+        if group is None:
+            result: TrainResult | None = train_model(
+                resolved.arch, config, dataset, settings, out, name=name, resume=resume,
+                reporter=_ProgressBar(),
+            )  # fmt: skip
+        else:
+            reporter = _ProgressBar() if group.rank == 0 else Reporter()
+            result = train_distributed(
+                group, resolved.arch, config, dataset, settings, out, name=name,
+                resume=resume, reporter=reporter,
+            )  # fmt: skip
+    return (result, dataset.spec.describe()) if result is not None else None
 
 
 def _cell(value: Any) -> str:

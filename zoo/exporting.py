@@ -23,6 +23,7 @@ from zoo.fsutil import atomic_output, atomic_write_text, ensure_dir
 from zoo.job import DEFAULT_OPSET, ExportJob, export_contract
 from zoo.models import SourceModel
 from zoo.parity import Case, ParityReport, Reference, check_runner, references
+from zoo.runtime import PROVIDERS, check_provider, use_provider
 from zoo.spec import LENGTHS, Exporter, IOContract
 from zoo.testing import check_module
 
@@ -59,8 +60,9 @@ class ExportSummary:
     model: str
     weights: dict[str, Any]
     artifacts: list[ArtifactResult] = field(default_factory=list)
-    report_path: Path | None = None
     lengths: bool = False
+    ort_provider: str = "cpu"
+    report_path: Path | None = None
 
     @property
     def passed(self) -> bool:
@@ -71,6 +73,7 @@ class ExportSummary:
             "model": self.model,
             "weights": self.weights,
             "lengths": self.lengths,
+            "ort_provider": self.ort_provider,
             "passed": self.passed,
             "report": str(self.report_path) if self.report_path else None,
             "artifacts": [a.to_dict() for a in self.artifacts],
@@ -191,18 +194,23 @@ def export_model(
     lengths: bool = False,
     progress: Progress = lambda _: None,
     cases: Sequence[Case] | None = None,
+    ort_provider: str = "cpu",
 ) -> ExportSummary:
     """Run each exporter in turn; write `<name>.parity.json` beside the artifacts.
 
     `lengths=True` adds the `lengths` input to every artifact (ConfigError if the
     architecture does not declare `supports_lengths`). `cases` replaces the default parity
-    shapes (property-based tests draw their own).
+    shapes (property-based tests draw their own). `ort_provider`: the onnxruntime provider
+    ONNX artifacts are checked on (zoo.runtime).
     """
+    check_provider(ort_provider)  # before any export: a missing GPU build fails at once
     contract = export_contract(source, lengths)
     ensure_dir(out_dir)
     if not exporters:
         raise ZooError("No exporter chosen. Pass --onnx, --torchscript, --pt2 or --all.")
     progress(f"reference: eager PyTorch {source.name} ({_describe_weights(source.weights)})")
+    if ort_provider != "cpu":
+        progress(f"onnxruntime parity checks run on {PROVIDERS[ort_provider]}")
     check_module(source.module, source.arch, source.config)  # names the plugin if broken
     if lengths:
         progress(
@@ -210,21 +218,22 @@ def export_model(
             "for artifacts with lengths"
         )
     refs = references(source.module, contract, cases)
-    summary = ExportSummary(source.name, source.weights, lengths=lengths)
+    summary = ExportSummary(source.name, source.weights, lengths=lengths, ort_provider=ort_provider)
     for i, exporter in enumerate(exporters, 1):
         final = out_dir / f"{source.name}{exporter.suffix}"
         progress(f"[{i}/{len(exporters)}] {exporter.name}: exporting to {final}")
-        result = export_one(
-            source,
-            exporter,
-            final,
-            refs,
-            opset=opset,
-            legacy=legacy,
-            atol=atol,
-            rtol=rtol,
-            lengths=lengths,
-        )
+        with use_provider(ort_provider):
+            result = export_one(
+                source,
+                exporter,
+                final,
+                refs,
+                opset=opset,
+                legacy=legacy,
+                atol=atol,
+                rtol=rtol,
+                lengths=lengths,
+            )
         state = "passed" if result.passed else "FAILED"
         progress(f"[{i}/{len(exporters)}] {exporter.name}: parity {state} ({result.seconds:.1f} s)")
         summary.artifacts.append(result)
@@ -284,9 +293,16 @@ def _recorded_inputs(meta: dict[str, str]) -> list[str]:
 
 
 def verify_artifact(
-    app: Any, path: Path, checkpoint: Path | None, atol: float | None, rtol: float | None
+    app: Any,
+    path: Path,
+    checkpoint: Path | None,
+    atol: float | None,
+    rtol: float | None,
+    ort_provider: str = "cpu",
 ) -> ParityReport:
-    """Re-run the parity of an existing artifact against its rebuilt reference model."""
+    """Re-run the parity of an existing artifact against its rebuilt reference model
+    (ONNX artifacts on onnxruntime's `ort_provider`, zoo.runtime)."""
+    check_provider(ort_provider)
     if not path.is_file():
         raise ZooError(f"Artifact {str(path)!r} does not exist.")
     exporter = find_exporter(app.plugins.exporters, path)
@@ -302,7 +318,10 @@ def verify_artifact(
     contract = export_contract(source, LENGTHS in _recorded_inputs(meta))
     refs = references(source.module, contract)
     try:
-        runner = exporter.load(path)
+        with use_provider(ort_provider):
+            runner = exporter.load(path)
+    except ZooError:
+        raise
     except Exception as exc:
         raise ZooError(
             f"Cannot load {str(path)!r} as {exporter.name}: {_first_line(exc)}"

@@ -17,17 +17,38 @@ section `ort-options`; the numbers and the machine are in docs/benchmarks.md):
   node per layer), and the parallel executor measured slower on every call;
 - all graph optimizations (onnxruntime's default): basic ones were no faster.
 
+The execution provider is the CPU one unless a `use_provider` block says otherwise:
+`zoo export/verify --ort-provider cuda` runs the parity check on onnxruntime-gpu's CUDA
+provider, against the same eager PyTorch references. It is a context setting rather than an
+argument of every exporter's `load(path)`, so the plugin interface stays as it is and every
+exporter whose runner opens its session here (the built-in onnx and onnx-int8, the example
+onnx-ort) follows it; TorchScript and pt2 ignore it. The CUDA provider runs with TF32 off
+(`use_tf32=0`): TF32 matmuls round to 10 mantissa bits, far outside the parity tolerance.
+Nodes the CUDA provider lacks (onnx-int8's DynamicQuantizeLSTM) run on the CPU provider, as
+onnxruntime places them.
+
 Like `zoo.cli`, importing this module imports nothing heavy; onnxruntime loads on first use.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+from zoo.errors import ZooError
+
 #: Intra-op threads per session unless `ZOO_ORT_THREADS` or `threads=` says otherwise.
 DEFAULT_THREADS = 1
+#: `--ort-provider` choices and the onnxruntime provider each names.
+PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+#: Options of the CUDA provider: exact fp32 arithmetic for the parity check.
+CUDA_OPTIONS = {"use_tf32": 0}
+
+_provider: ContextVar[str] = ContextVar("zoo_ort_provider", default="cpu")
 
 
 def default_threads() -> int:
@@ -55,13 +76,61 @@ def session_options(threads: int | None = None, *, spinning: bool | None = None)
     return options
 
 
+def current_provider() -> str:
+    """The provider sessions open on now (`cpu` unless inside `use_provider`)."""
+    return _provider.get()
+
+
+def check_provider(name: str) -> None:
+    """An error unless this onnxruntime build has provider `name`."""
+    if name not in PROVIDERS:
+        raise ZooError(
+            f"Unknown onnxruntime provider {name!r}; choose one of {', '.join(PROVIDERS)}."
+        )
+    if name == "cpu":
+        return
+    import onnxruntime as ort
+
+    have = ort.get_available_providers()
+    if PROVIDERS[name] not in have:
+        raise ZooError(
+            f"--ort-provider {name}: onnxruntime {ort.__version__} has no {PROVIDERS[name]} "
+            f"(it has {', '.join(have)}). Install onnxruntime-gpu in place of onnxruntime "
+            "(README, 'GPUs'), or leave --ort-provider at cpu."
+        )
+
+
+@contextlib.contextmanager
+def use_provider(name: str) -> Iterator[None]:
+    """Sessions made by `ort_session` inside the block run on provider `name`."""
+    check_provider(name)
+    token = _provider.set(name)
+    try:
+        yield
+    finally:
+        _provider.reset(token)
+
+
 def ort_session(path: Path | str, *, threads: int | None = None, options: Any = None) -> Any:
-    """An `onnxruntime.InferenceSession` on the CPU provider with zoo's defaults.
+    """An `onnxruntime.InferenceSession` with zoo's defaults on the current provider.
 
     `options` (a `SessionOptions`) replaces the defaults entirely; the benchmark uses it to
-    compare configurations.
+    compare configurations. Raises ZooError if onnxruntime could not start the provider: it
+    would otherwise fall back to the CPU silently, and a "CUDA" parity check would have run
+    on the CPU.
     """
     import onnxruntime as ort
 
     chosen = options if options is not None else session_options(threads)
-    return ort.InferenceSession(str(path), chosen, providers=["CPUExecutionProvider"])
+    name = current_provider()
+    wanted = PROVIDERS[name]
+    providers: list[Any] = [wanted] if name == "cpu" else [(wanted, CUDA_OPTIONS), PROVIDERS["cpu"]]
+    session = ort.InferenceSession(str(path), chosen, providers=providers)
+    started = session.get_providers()
+    if not started or started[0] != wanted:
+        raise ZooError(
+            f"onnxruntime {ort.__version__} could not start {wanted} (it started "
+            f"{', '.join(started) or 'nothing'}); its warning above says why, usually missing "
+            "CUDA or cuDNN libraries of the versions onnxruntime-gpu needs."
+        )
+    return session

@@ -10,6 +10,9 @@ The step does only what training needs: the data lives on the device as two tens
 batch is an `index_select`, and the running loss is summed on the device; the host reads it
 only when the progress display is redrawn (at most 5 times a second) and once per epoch.
 
+Several processes (torchrun, DDP) run the same loop through zoo.train_dist; one process
+never touches torch.distributed.
+
 Output directory (`out`)::
 
     model.safetensors, config.json   the best epoch's weights (zoo.checkpoint)
@@ -25,17 +28,28 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoo._version import __version__
 from zoo.checkpoint import CONFIG_FILE, Checkpoint, save_checkpoint
 from zoo.dataspec import CLASSIFICATION, Dataset
+from zoo.distributed import PeerFailed
 from zoo.errors import ZooError
 from zoo.fsutil import atomic_write_text, ensure_dir
 from zoo.metrics import compute_metrics, loss_function, predict_tensor
 from zoo.reporter import Reporter
 from zoo.spec import Architecture, Config
-from zoo.train_state import TrainState, has_train_state, load_train_state, save_train_state
+from zoo.train_state import (
+    TrainState,
+    has_train_state,
+    load_train_state,
+    pack_train_state,
+    save_train_state,
+    unpack_train_state,
+)
+
+if TYPE_CHECKING:
+    from zoo.distributed import Group
 
 METRICS_FILE = "metrics.json"
 LOSS_PLOT = "loss.png"
@@ -88,6 +102,7 @@ class TrainResult:
     history: list[dict[str, Any]]
     resumed_from: int | None = None
     plots: list[Path] = field(default_factory=list)
+    processes: int = 1
 
     @property
     def samples_per_s(self) -> float:
@@ -104,6 +119,7 @@ class TrainResult:
             "epochs": len(self.history),
             "resumed_from": self.resumed_from,
             "samples_per_s": self.samples_per_s,
+            "processes": self.processes,
             "plots": [str(p) for p in self.plots],
         }
 
@@ -179,7 +195,8 @@ def _fingerprint_mismatch(
     return problems
 
 
-def _check_out(out: Path, resume: bool) -> None:
+def check_out(out: Path, resume: bool) -> None:
+    """Refuse to start a new run over an existing one (`--resume` continues it instead)."""
     if resume:
         return
     if has_train_state(out) or (out / CONFIG_FILE).exists():
@@ -201,11 +218,36 @@ def train_model(
     plot: bool = True,
     reporter: Reporter | None = None,
 ) -> TrainResult:
-    """Train `arch` at `config` on `dataset`; the best epoch's checkpoint goes to `out`."""
+    """Train `arch` at `config` on `dataset`; the best epoch's checkpoint goes to `out`.
+
+    One process, no process group. `zoo.train_dist.train_distributed` is the same run
+    shared by the processes of a torchrun job.
+    """
+    result = run_training(
+        arch, config, dataset, settings, out, name=name, resume=resume, plot=plot,
+        reporter=reporter or Reporter(), group=None,
+    )  # fmt: skip
+    assert result is not None, "a single process always writes"
+    return result
+
+
+def run_training(
+    arch: Architecture,
+    config: Config,
+    dataset: Dataset,
+    settings: TrainSettings,
+    out: Path,
+    *,
+    name: str | None,
+    resume: bool,
+    plot: bool,
+    reporter: Reporter,
+    group: Group | None,
+) -> TrainResult | None:
+    """`train_model`, or with `group` one rank's part of a distributed run (None on the
+    ranks that write nothing)."""
     import torch
 
-    reporter = reporter or Reporter()
-    _check_out(out, resume)
     check_lengths_support(arch, dataset)
     if settings.epochs < 1 or settings.batch_size < 1 or not settings.lr > 0:
         raise ZooError(
@@ -214,6 +256,56 @@ def train_model(
         )
     device = _device(settings.device)
     fingerprint = _fingerprint(arch, config, dataset, settings)
+    if group is None:
+        state = _prepare(out, resume, settings, fingerprint, reporter)
+    else:
+        from zoo.distributed import local_batch
+
+        local_batch(settings.batch_size, group.world_size)
+        device = group.device
+        blob = group.share(
+            lambda: _packed(_prepare(out, resume, settings, fingerprint, reporter))
+        )  # rank 0 reads and checks the files; every rank gets the same state
+        state = unpack_train_state(blob) if blob is not None else None
+    cuda_devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda_devices):
+        torch.manual_seed(settings.seed)
+        args = (arch, config, dataset, settings, out, device, fingerprint, name, reporter)
+        if group is None:
+            loop = _Loop(*args)
+        else:
+            from zoo.train_dist import DistributedLoop
+
+            loop = DistributedLoop(*args, group=group)
+        if state is not None:
+            loop.restore(state)
+            reporter.note(f"resuming {out} after epoch {state.epoch} of {settings.epochs}")
+        loop.run()
+    if not loop.writes:
+        return None
+    plots = _plot_losses(loop.history, out, reporter) if plot else []
+    return TrainResult(
+        out=out,
+        checkpoint=loop.checkpoint,
+        task=dataset.spec.task,
+        best_epoch=loop.best_epoch,
+        best=loop.best_metrics,
+        history=loop.history,
+        resumed_from=state.epoch if state is not None else None,
+        plots=plots,
+        processes=loop.processes,
+    )
+
+
+def _prepare(
+    out: Path,
+    resume: bool,
+    settings: TrainSettings,
+    fingerprint: dict[str, Any],
+    reporter: Reporter,
+) -> TrainState | None:
+    """Check `out` and, for `--resume`, load its train state and check that it fits."""
+    check_out(out, resume)
     state = load_train_state(out) if resume and has_train_state(out) else None
     if resume and state is None:
         reporter.note(f"no train_state in {out}: starting from epoch 1")
@@ -230,29 +322,20 @@ def train_model(
                 "the same options (only --epochs may grow), or choose another --out."
             )
     ensure_dir(out)
-    cuda_devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda_devices):
-        torch.manual_seed(settings.seed)
-        loop = _Loop(arch, config, dataset, settings, out, device, fingerprint, name, reporter)
-        if state is not None:
-            loop.restore(state)
-            reporter.note(f"resuming {out} after epoch {state.epoch} of {settings.epochs}")
-        loop.run()
-    plots = _plot_losses(loop.history, out, reporter) if plot else []
-    return TrainResult(
-        out=out,
-        checkpoint=loop.checkpoint,
-        task=dataset.spec.task,
-        best_epoch=loop.best_epoch,
-        best=loop.best_metrics,
-        history=loop.history,
-        resumed_from=state.epoch if state is not None else None,
-        plots=plots,
-    )
+    return state
+
+
+def _packed(state: TrainState | None) -> bytes | None:
+    return pack_train_state(state) if state is not None else None
 
 
 class _Loop:
     """The state of one run: model, optimizer, data on the device, best-so-far, history."""
+
+    #: Whether this process writes the run's files and validates (all but ranks > 0).
+    writes = True
+    #: The processes training together (zoo.train_dist.DistributedLoop: the world size).
+    processes = 1
 
     def __init__(
         self,
@@ -322,16 +405,44 @@ class _Loop:
         while self.epoch < settings.epochs:
             record = self._epoch(self.epoch + 1)
             self.epoch = record.epoch
+            if not self.writes:
+                continue
             self.history.append(record.to_dict())
             if record.best:
                 self._save_checkpoint()
             self._save_metrics()
             self._save_state()
             self.reporter.epoch_end(settings.epochs, record)
+        self._finish()
+
+    def _finish(self) -> None:
         assert self.best_state, "epochs >= 1, and the first epoch is always the best so far"
         self._save_checkpoint()  # also when resuming a finished run: config.json up to date
 
     def _epoch(self, epoch: int) -> EpochRecord:
+        total, seconds = self._train_pass(epoch)
+        n = self.x_train.shape[0]
+        train_loss = float(total) / n
+        if not math.isfinite(train_loss):
+            if not self.writes:
+                raise PeerFailed("training diverged; rank 0 says so")
+            raise ZooError(
+                f"Training diverged: loss {train_loss} in epoch {epoch}. Lower --lr (now "
+                f"{self.settings.lr:g}) or --set a smaller model; the best epoch so far "
+                f"({self.best_epoch}) is in {self.out}."
+            )
+        if not self.writes:
+            return EpochRecord(epoch, train_loss, {}, n / seconds, seconds, False)
+        val = self.validate()
+        best = not self.best_state or val["loss"] < self.best_loss
+        if best:
+            self.best_epoch, self.best_loss, self.best_metrics = epoch, val["loss"], val
+            self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        return EpochRecord(epoch, train_loss, val, n / seconds, seconds, best)
+
+    def _train_pass(self, epoch: int) -> tuple[Any, float]:
+        """One shuffled pass over the training data: the summed loss (a device scalar) and
+        the seconds it took."""
         import torch
 
         n, bs = self.x_train.shape[0], self.settings.batch_size
@@ -345,10 +456,7 @@ class _Loop:
             x = self.x_train.index_select(0, index)  # (batch, seq, features)
             y = self.y_train.index_select(0, index)  # (batch, 1) or (batch,)
             self.optimizer.zero_grad(set_to_none=True)
-            if self.len_train is None:
-                pred = self.model(x)[0]  # (batch, output_size)
-            else:  # padded batch: run packed, each sequence to its own length
-                pred = self.model(x, lengths=self.len_train.index_select(0, index))[0]
+            pred = self._forward(self.model, x, index)  # (batch, output_size)
             loss = self.loss_fn(pred, y)
             loss.backward()
             clip_grad_norm(self.params, self.settings.clip)
@@ -360,20 +468,14 @@ class _Loop:
                 rate = done / (now - start)
                 self.reporter.step(epoch, done, n, float(total) / done, rate)
                 last_draw = now
-        seconds = time.perf_counter() - start
-        train_loss = float(total) / n
-        if not math.isfinite(train_loss):
-            raise ZooError(
-                f"Training diverged: loss {train_loss} in epoch {epoch}. Lower --lr (now "
-                f"{self.settings.lr:g}) or --set a smaller model; the best epoch so far "
-                f"({self.best_epoch}) is in {self.out}."
-            )
-        val = self.validate()
-        best = not self.best_state or val["loss"] < self.best_loss
-        if best:
-            self.best_epoch, self.best_loss, self.best_metrics = epoch, val["loss"], val
-            self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-        return EpochRecord(epoch, train_loss, val, n / seconds, seconds, best)
+        return total, time.perf_counter() - start
+
+    def _forward(self, model: Any, x: Any, index: Any) -> Any:
+        """`model`'s prediction for the training samples `index` (their inputs `x`)."""
+        if self.len_train is None:
+            return model(x)[0]
+        # Padded batch: run packed, each sequence to its own length.
+        return model(x, lengths=self.len_train.index_select(0, index))[0]
 
     def validate(self) -> dict[str, float]:
         pred = predict_tensor(self.model, self.x_val, lengths=self.len_val)  # (n_val, output_size)
@@ -386,6 +488,7 @@ class _Loop:
             "data": self.dataset.spec.to_dict(),
             "training": {
                 **asdict(self.settings),
+                "processes": self.processes,
                 "optimizer": "adam",
                 "torch": _torch_version(),
                 "zoo": __version__,

@@ -11,6 +11,8 @@ Every tensor goes to safetensors and everything else to JSON, so loading runs no
 The tensors of each epoch go to a new file named after the epoch; `state.json` is then
 replaced atomically to point at it, and only then is the previous file removed. A run killed
 at any moment leaves a `state.json` that names a complete file of the last completed epoch.
+`pack_train_state` puts the same JSON and safetensors in one byte string, which is how a
+distributed run's rank 0 hands a resumed state to the other processes.
 """
 
 from __future__ import annotations
@@ -62,6 +64,19 @@ def save_train_state(out: Path, state: TrainState) -> Path:
 
     folder = ensure_dir(state_dir(out))
     previous = _recorded_file(folder)
+    meta, tensors = _to_parts(state)
+    name = f"state-{state.epoch:04d}.safetensors"
+    with atomic_output(folder / name) as tmp:
+        save_file(tensors, str(tmp))
+    meta = {**meta, "tensors": name, "sha256": sha256_file(folder / name)}
+    atomic_write_text(folder / STATE_FILE, json.dumps(meta, indent=2) + "\n")
+    if previous is not None and previous != name:
+        (folder / previous).unlink(missing_ok=True)
+    return folder / STATE_FILE
+
+
+def _to_parts(state: TrainState) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The state as JSON-able data and a flat dict of CPU tensors (what safetensors saves)."""
     tensors: dict[str, Any] = {}
     for name, value in state.model.items():
         tensors[f"model.{name}"] = value
@@ -72,9 +87,6 @@ def save_train_state(out: Path, state: TrainState) -> Path:
         tensors["rng.cuda"] = state.cuda_rng
     optimizer_json = _split_optimizer(state.optimizer, tensors)
     tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
-    name = f"state-{state.epoch:04d}.safetensors"
-    with atomic_output(folder / name) as tmp:
-        save_file(tensors, str(tmp))
     meta = {
         "format": FORMAT,
         "epoch": state.epoch,
@@ -83,13 +95,46 @@ def save_train_state(out: Path, state: TrainState) -> Path:
         "history": state.history,
         "fingerprint": state.fingerprint,
         "optimizer": optimizer_json,
-        "tensors": name,
-        "sha256": sha256_file(folder / name),
     }
-    atomic_write_text(folder / STATE_FILE, json.dumps(meta, indent=2) + "\n")
-    if previous is not None and previous != name:
-        (folder / previous).unlink(missing_ok=True)
-    return folder / STATE_FILE
+    return meta, tensors
+
+
+def _from_parts(meta: Mapping[str, Any], tensors: Mapping[str, Any]) -> TrainState:
+    return TrainState(
+        epoch=int(meta["epoch"]),
+        model=_prefixed(tensors, "model."),
+        best_model=_prefixed(tensors, "best."),
+        optimizer=_join_optimizer(meta["optimizer"], tensors),
+        rng=tensors["rng.cpu"],
+        cuda_rng=tensors.get("rng.cuda"),
+        best_epoch=int(meta["best_epoch"]),
+        best_loss=float(meta["best_loss"]),
+        history=list(meta["history"]),
+        fingerprint=dict(meta["fingerprint"]),
+    )
+
+
+def pack_train_state(state: TrainState) -> bytes:
+    """The state as one byte string, in the on-disk formats (JSON, then safetensors).
+
+    What rank 0 of a distributed run sends to the other ranks on `--resume`, so that no
+    pickle crosses the wire either. Layout: the JSON's length (8 bytes, little-endian), the
+    JSON, the safetensors bytes.
+    """
+    from safetensors.torch import save
+
+    meta, tensors = _to_parts(state)
+    header = json.dumps(meta).encode("utf-8")
+    return len(header).to_bytes(8, "little") + header + save(tensors)
+
+
+def unpack_train_state(blob: bytes) -> TrainState:
+    """The inverse of `pack_train_state`."""
+    from safetensors.torch import load
+
+    size = int.from_bytes(blob[:8], "little")
+    meta = json.loads(blob[8 : 8 + size].decode("utf-8"))
+    return _from_parts(meta, load(blob[8 + size :]))
 
 
 def _recorded_file(folder: Path) -> str | None:
@@ -156,18 +201,7 @@ def load_train_state(out: Path) -> TrainState:
         raise CheckpointError(
             f"{tensors_path}: not a valid safetensors file ({exc}). zoo never loads pickle."
         ) from None
-    return TrainState(
-        epoch=int(meta["epoch"]),
-        model=_prefixed(tensors, "model."),
-        best_model=_prefixed(tensors, "best."),
-        optimizer=_join_optimizer(meta["optimizer"], tensors),
-        rng=tensors["rng.cpu"],
-        cuda_rng=tensors.get("rng.cuda"),
-        best_epoch=int(meta["best_epoch"]),
-        best_loss=float(meta["best_loss"]),
-        history=list(meta["history"]),
-        fingerprint=dict(meta["fingerprint"]),
-    )
+    return _from_parts(meta, tensors)
 
 
 def _prefixed(tensors: Mapping[str, Any], prefix: str) -> dict[str, Any]:
