@@ -452,9 +452,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         create_cli(plugins).main(args=list(argv) if argv is not None else None, prog_name="zoo")
     except SystemExit as exc:
-        from zoo import distributed
-
-        if distributed.joined():  # a process of a torchrun job: see exit_process
+        # A process of a torchrun job (see exit_process) has imported zoo.distributed; the
+        # lookup keeps every other command from importing it on the way out.
+        distributed = sys.modules.get("zoo.distributed")
+        if distributed is not None and distributed.joined():  # a process of a torchrun job: see exit_process
             if exc.code is None or isinstance(exc.code, int):
                 distributed.exit_process(exc.code or 0)
             click.echo(exc.code, err=True)
