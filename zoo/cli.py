@@ -455,7 +455,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         # A process of a torchrun job (see exit_process) has imported zoo.distributed; the
         # lookup keeps every other command from importing it on the way out.
         distributed = sys.modules.get("zoo.distributed")
-        if distributed is not None and distributed.joined():  # a process of a torchrun job: see exit_process
+        if distributed is not None and distributed.joined():
             if exc.code is None or isinstance(exc.code, int):
                 distributed.exit_process(exc.code or 0)
             click.echo(exc.code, err=True)
