@@ -1,5 +1,5 @@
 """The registry's parse cache changes timings, never results: same data, refreshed on change,
-off with ZOO_CACHE_DIR="", small files never cached."""
+off with ZOO_CACHE_DIR="", small files and files changed just now never cached."""
 
 from __future__ import annotations
 
@@ -25,6 +25,13 @@ def _registry(path: Path, entries: int, description: str = "entry") -> Path:
     return path
 
 
+@pytest.fixture
+def no_racy_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files written by the test count as settled at once (see test_a_file_changed_just_now)."""
+    monkeypatch.setattr(tomlcache, "RACY_NS", 0)
+
+
+@pytest.mark.usefixtures("no_racy_wait")
 def test_cached_data_equals_a_fresh_parse_and_follows_changes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plugins: object
 ) -> None:
@@ -59,6 +66,34 @@ def test_cache_off_and_small_files_write_nothing(
     assert not cache.exists()
 
 
+@pytest.mark.usefixtures("no_racy_wait")
+def test_a_rewrite_with_the_same_size_and_mtime_is_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`touch -d`/`rsync -t` restore the mtime; the ctime still moves."""
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+    path = _registry(tmp_path / "big.toml", 200, description="aaaa")
+    before = path.stat()
+    assert tomlcache.load_toml(path)["models"]["m0001"]["description"] == "aaaa 1"
+    _registry(path, 200, description="bbbb")  # same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert tomlcache.load_toml(path)["models"]["m0001"]["description"] == "bbbb 1"
+
+
+def test_a_file_changed_just_now_is_not_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second write within the clock's tick would leave the same stamp: wait it out."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(cache))
+    path = _registry(tmp_path / "big.toml", 200)
+    assert tomlcache.load_toml(path) == tomllib.loads(path.read_text())
+    assert not list(cache.glob("toml-*.json"))
+
+
+@pytest.mark.usefixtures("no_racy_wait")
 def test_a_corrupt_cache_file_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cache = tmp_path / "cache"
     monkeypatch.setenv("ZOO_CACHE_DIR", str(cache))

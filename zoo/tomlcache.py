@@ -4,9 +4,17 @@ unchanged.
 `tomllib` is pure Python: a registry of 1,000 entries takes about 50 ms to parse, every
 `zoo list`. `json` is implemented in C and reads the same data in about 2 ms. Files under
 `MIN_CACHED_BYTES` (the built-in registry, a typical plugin's) are parsed directly and nothing
-is written. A cached copy is used only while the file's size, modification time (ns) and inode
-are the ones recorded with it; anything else (no cache dir, a write error, data JSON cannot
-hold such as TOML dates) falls back to parsing, so the cache changes timings, never results.
+is written. A cached copy is used only while the file's size, modification and change times
+(ns) and inode are the ones recorded with it; anything else (no cache dir, a write error,
+data JSON cannot hold such as TOML dates) falls back to parsing, so the cache changes
+timings, never results.
+
+Staleness: a file's times come from a clock that ticks every few milliseconds (seconds on
+some file systems), so two writes of the same size within one tick leave the same stamp.
+As git does with its index ("racy git"), a file changed less than `RACY_NS` ago is parsed
+and not cached: its stamp may still be shared by a write to come. The change time (ctime)
+covers tools that restore an old mtime (`touch -d`, `tar`, `rsync -t`), since setting the
+mtime sets the ctime to now.
 
 The cache lives in `ZOO_CACHE_DIR`, else `$XDG_CACHE_HOME/zoo`, else `~/.cache/zoo`;
 `ZOO_CACHE_DIR=""` turns it off.
@@ -16,13 +24,16 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
 
 #: Smaller files parse in about a millisecond or less: not worth a cache file.
 MIN_CACHED_BYTES = 4 * 1024
-_FORMAT = 1
+#: A file changed this recently (by its mtime or ctime) is not cached (see the docstring).
+RACY_NS = 3_000_000_000
+_FORMAT = 2
 
 
 def cache_dir() -> Path | None:
@@ -45,7 +56,14 @@ def load_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     import hashlib  # a few ms to import (OpenSSL): only on this path
 
-    stamp = [_FORMAT, str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino]
+    stamp = [
+        _FORMAT,
+        str(path.resolve()),
+        stat.st_size,
+        stat.st_mtime_ns,
+        stat.st_ctime_ns,
+        stat.st_ino,
+    ]
     key = hashlib.sha256(json.dumps(stamp[:2]).encode()).hexdigest()[:32]
     cached = folder / f"toml-{key}.json"
     try:
@@ -56,7 +74,8 @@ def load_toml(path: Path) -> dict[str, Any]:
     except (OSError, ValueError, KeyError, AttributeError):
         pass  # no cache yet, or unreadable: parse
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    _write(cached, {"stamp": stamp, "data": data})
+    if time.time_ns() - max(stat.st_mtime_ns, stat.st_ctime_ns) >= RACY_NS:
+        _write(cached, {"stamp": stamp, "data": data})
     return data
 
 
