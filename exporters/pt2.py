@@ -46,19 +46,12 @@ def load(path: Path) -> Callable[[dict[str, Any]], dict[str, Any]]:
     import torch
 
     import zoo.recurrent_ops  # noqa: F401  registers the zoo:: ops the program calls
-    from zoo.tracing import quiet_export
+    from zoo.tracing import quiet_export, torch_runner
 
+    extra = {EXTRA: ""}
     with quiet_export():
-        module = torch.export.load(str(path)).module()
-    contract = json.loads(read_metadata(path)["zoo.io"])
-    inputs, outputs = contract["input_names"], contract["output_names"]
-
-    def run(feeds: dict[str, Any]) -> dict[str, Any]:
-        with torch.no_grad():
-            result = module(*(torch.from_numpy(feeds[n]) for n in inputs))
-        return {n: t.numpy() for n, t in zip(outputs, result, strict=True)}
-
-    return run
+        module = torch.export.load(str(path), extra_files=extra).module()
+    return torch_runner(module, json.loads(extra[EXTRA]))
 
 
 def read_metadata(path: Path) -> dict[str, str]:

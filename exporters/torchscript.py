@@ -48,24 +48,12 @@ def export(job: zoo.ExportJob) -> dict[str, Any]:
 def load(path: Path) -> Callable[[dict[str, Any]], dict[str, Any]]:
     import torch
 
-    from zoo.tracing import quiet_export
+    from zoo.tracing import quiet_export, torch_runner
 
+    extra = {EXTRA: ""}
     with quiet_export():
-        program = torch.jit.load(str(path), map_location="cpu")
-    meta = read_metadata(path)
-    contract = json.loads(meta["zoo.io"])
-    return _runner(program, contract["input_names"], contract["output_names"])
-
-
-def _runner(program: Any, inputs: list[str], outputs: list[str]) -> Callable[..., dict[str, Any]]:
-    import torch
-
-    def run(feeds: dict[str, Any]) -> dict[str, Any]:
-        with torch.no_grad():
-            result = program(*(torch.from_numpy(feeds[n]) for n in inputs))
-        return {n: t.numpy() for n, t in zip(outputs, result, strict=True)}
-
-    return run
+        program = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+    return torch_runner(program, json.loads(extra[EXTRA]))
 
 
 def read_metadata(path: Path) -> dict[str, str]:

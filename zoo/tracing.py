@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from zoo.spec import IOContract
@@ -72,3 +72,23 @@ def quiet_export() -> Iterator[None]:
             yield
     finally:
         registration.setLevel(level)
+
+
+def torch_runner(
+    program: Any, meta: Mapping[str, str]
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A parity runner for a loaded torch program (TorchScript, or a pt2 module) whose
+    positional inputs and outputs follow the contract recorded in its `zoo.io` metadata."""
+    import json
+
+    import torch
+
+    contract = json.loads(meta["zoo.io"])
+    inputs, outputs = contract["input_names"], contract["output_names"]
+
+    def run(feeds: dict[str, Any]) -> dict[str, Any]:
+        with torch.no_grad():
+            result = program(*(torch.from_numpy(feeds[n]) for n in inputs))
+        return {n: t.numpy() for n, t in zip(outputs, result, strict=True)}
+
+    return run
