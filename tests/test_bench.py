@@ -43,7 +43,7 @@ def test_tiny_bench_reports_every_section(invoke: Any, tmp_path: Path) -> None:
                     assert _positive(record[key]), (section["name"], record)
         assert any(r.get("ratio") is not None for r in section["records"]), section["name"]
     goals = data["goals"]
-    assert {g["section"] for g in goals} >= {"cli", "cli-scale", "export", "inference"}
+    assert {g["section"] for g in goals} >= {"cli", "cli-scale", "export", "inference", "training"}
     for goal in goals:
         assert _positive(goal["measured"]) and isinstance(goal["met"], bool), goal
         assert goal["wanted"].startswith(("<=", ">="))

@@ -8,10 +8,9 @@ medians and their ratios; goals are met or missed on those ratios. Modes:
 - `quick`: every section on the real settings with fewer repeats and no seq-1000 cells.
 - `full`: the whole grid (a few minutes more).
 
-Sections are the list `SECTIONS`; a new benchmark (training throughput against a
-hand-written loop, when `zoo train` lands) is one more `Section` whose `run(config)` returns
-a `SectionResult` with its table and goals; `zoo bench`, its report files and the tests
-pick it up from the list.
+Sections are the list `SECTIONS`; a new benchmark is one more `Section` whose `run(config)`
+returns a `SectionResult` with its table and goals; `zoo bench`, its report files and the
+tests pick it up from the list.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from zoo.benchmarks import efficiency, export, inference, ort_options, startup
+from zoo.benchmarks import efficiency, export, inference, ort_options, startup, training
 from zoo.benchmarks.artifacts import Artifacts
 from zoo.benchmarks.report import BenchResult, SectionResult, to_markdown, to_text
 from zoo.errors import ZooError
@@ -55,6 +54,7 @@ SECTIONS: list[Section] = [
     Section("ort-options", ort_options.run, "onnxruntime session options"),
     Section("inference", inference.run, "latency of eager, TorchScript, pt2, ORT fp32/int8"),
     Section("efficiency", efficiency.run, "GFLOP/s of the large LSTM vs matmul"),
+    Section("training", training.run, "zoo train samples/s vs a minimal loop"),
 ]
 
 
