@@ -193,8 +193,10 @@ def create_cli(plugins: Plugins | None = None) -> click.Group:
     _add_export_commands(cli)
     _add_bench_command(cli)
     from zoo.cli_train import add_train_commands  # imports zoo.cli: not at top
+    from zoo.cli_trained import add_trained_commands  # the same
 
     add_train_commands(cli)
+    add_trained_commands(cli)
     plugins.add_commands(cli)
     return cli
 
