@@ -372,7 +372,7 @@ def test_run_in_subprocess_reports_on_stderr(tmp_path: Path) -> None:
 
 
 def test_clip_grad_norm_matches_torch() -> None:
-    from zoo.train import clip_grad_norm
+    from zoo.train_loop import clip_grad_norm
 
     for scale in (0.01, 100.0):  # below and above the threshold
         torch.manual_seed(0)

@@ -1,5 +1,9 @@
 """The `zoo` command line: parses arguments, calls the library, converts errors.
 
+Here: the group, its error conversion, list, info, plugins and the entry point. The other
+commands are in zoo.cli_export (export, verify), zoo.cli_bench, zoo.cli_train and
+zoo.cli_trained (eval, predict, inspect, register).
+
 Importing this module imports neither torch nor onnxruntime; commands that need them import
 them inside the library functions they call.
 """
@@ -12,7 +16,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -20,11 +24,7 @@ from zoo._version import __version__
 from zoo.app import App
 from zoo.errors import ConfigError, ZooError
 from zoo.manager import Plugins, load_plugins
-from zoo.spec import parse_assignments
 from zoo.tables import format_table
-
-if TYPE_CHECKING:
-    from zoo.parity import ParityReport
 
 
 def _debug(ctx: click.Context | None) -> bool:
@@ -190,252 +190,18 @@ def create_cli(plugins: Plugins | None = None) -> click.Group:
         ]
         click.echo(format_table(("PLUGIN", "DISTRIBUTION", "PROVIDES", "HOOKS"), table))
 
-    _add_export_commands(cli)
-    _add_bench_command(cli)
-    from zoo.cli_train import add_train_commands  # imports zoo.cli: not at top
+    # These modules import zoo.cli: not at top.
+    from zoo.cli_bench import add_bench_command
+    from zoo.cli_export import add_export_commands
+    from zoo.cli_train import add_train_commands
+    from zoo.cli_trained import add_trained_commands
 
+    add_export_commands(cli)
+    add_bench_command(cli)
     add_train_commands(cli)
+    add_trained_commands(cli)
     plugins.add_commands(cli)
     return cli
-
-
-def _parity_table(reports: Sequence[ParityReport]) -> str:
-    rows = []
-    for report in reports:
-        for row in report.rows():
-            rows.append(
-                (
-                    report.artifact,
-                    row["output"],
-                    row["cases"],
-                    _sci(row["max_abs"]),
-                    _sci(row["max_rel"]),
-                    f"{report.atol:g}",
-                    f"{report.rtol:g}",
-                    _verdict(row),
-                )
-            )
-    headers = ("ARTIFACT", "OUTPUT", "CASES", "MAX ABS", "MAX REL", "ATOL", "RTOL", "RESULT")
-    return format_table(headers, rows)
-
-
-def _verdict(row: dict[str, Any]) -> str:
-    if row.get("advisory"):  # a lossy format, judged by its task metric row instead
-        return "info" + (f" (outside tolerance: {row['problem']})" if row["problem"] else "")
-    return "pass" if row["passed"] else f"FAIL {row['problem']}"
-
-
-def _sci(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2e}"
-
-
-def _failure_lines(reports: Sequence[ParityReport]) -> list[str]:
-    """One line per failing artifact: how many checks failed and the first one."""
-    lines = []
-    for report in reports:
-        if report.failures:
-            first = report.failures[0]
-            lines.append(
-                f"{report.artifact}: {len(report.failures)} of {len(report.checks)} checks "
-                f"failed; first: output {first.output!r} at {first.case}: {first.problem}"
-            )
-    return lines
-
-
-tolerance = click.FloatRange(min=0.0, min_open=True)
-
-ort_provider_option = click.option(
-    "--ort-provider",
-    type=click.Choice(["cpu", "cuda"]),
-    default="cpu",
-    show_default=True,
-    help="onnxruntime execution provider of the ONNX parity check (cuda: onnxruntime-gpu).",
-)
-
-
-def _add_export_commands(cli: click.Group) -> None:
-    @cli.command("export")
-    @click.argument("name", required=False)
-    @click.option(
-        "--checkpoint",
-        type=click.Path(path_type=Path),
-        help="Export a trained checkpoint directory instead of a registry entry.",
-    )
-    @click.option("--onnx", "formats", flag_value="onnx", multiple=True, help="ONNX (onnxruntime).")
-    @click.option(
-        "--torchscript", "formats", flag_value="torchscript", multiple=True, help="TorchScript."
-    )
-    @click.option("--pt2", "formats", flag_value="pt2", multiple=True, help="torch.export .pt2.")
-    @click.option("--format", "formats", multiple=True, help="Any registered exporter by name.")
-    @click.option("--all", "all_formats", is_flag=True, help="Every registered exporter.")
-    @click.option(
-        "--out", type=click.Path(path_type=Path), default=Path("exports"), show_default=True
-    )
-    @click.option(
-        "--opset", type=click.IntRange(17, 23), default=18, show_default=True, help="ONNX opset."
-    )
-    @click.option("--legacy", is_flag=True, help="ONNX via the deprecated TorchScript exporter.")
-    @click.option(
-        "--lengths",
-        is_flag=True,
-        help="Add the input `lengths` (int64, (batch,)): valid steps per padded sequence.",
-    )
-    @click.option(
-        "--atol", type=tolerance, help="Absolute tolerance (default: the exporter's, 1e-4)."
-    )
-    @click.option(
-        "--rtol", type=tolerance, help="Relative tolerance (default: the exporter's, 1e-3)."
-    )
-    @click.option("--seed", type=int, default=0, show_default=True, help="Seed of random weights.")
-    @click.option(
-        "--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Config override."
-    )
-    @ort_provider_option
-    @json_option
-    @click.pass_context
-    def export(
-        ctx: click.Context,
-        name: str | None,
-        checkpoint: Path | None,
-        formats: tuple[str, ...],
-        all_formats: bool,
-        out: Path,
-        opset: int,
-        legacy: bool,
-        lengths: bool,
-        atol: float | None,
-        rtol: float | None,
-        seed: int,
-        assignments: tuple[str, ...],
-        ort_provider: str,
-        as_json: bool,
-    ) -> None:
-        """Export model NAME (or --checkpoint DIR) and prove parity with PyTorch.
-
-        Each artifact is loaded back in its own runtime and compared with eager PyTorch on
-        every output (y, hidden, h_n, c_n) at shapes never traced, with and without initial
-        states, and chunk by chunk for unidirectional models. Only artifacts that pass are
-        written to --out; a JSON report goes beside them. Exit status 1 if any fails.
-
-        With --lengths the artifacts also take `lengths` (each sequence's valid steps in a
-        padded batch) and parity runs on padded batches with mixed lengths instead.
-
-        \b
-        zoo export bilstm --onnx
-        zoo export bilstm --all --lengths
-        zoo export lstm --all --out build/
-        zoo export --checkpoint runs/lstm --onnx
-        zoo export lstm --onnx --ort-provider cuda      # parity on the GPU
-        """
-        from zoo import models
-        from zoo.exporting import export_model
-
-        app = _app(ctx)
-        if (name is None) == (checkpoint is None):
-            raise click.UsageError("Give a model NAME or --checkpoint DIR (one of them).")
-        chosen = sorted(app.plugins.exporters) if all_formats else list(dict.fromkeys(formats))
-        exporters = [app.plugins.exporter(f) for f in chosen or ["onnx"]]
-        if checkpoint is not None:
-            if assignments:
-                raise click.UsageError("--set cannot change a checkpoint's config.")
-            source = models.from_checkpoint(app, checkpoint)
-        else:
-            assert name is not None
-            with set_errors():
-                source = models.from_name(app, name, parse_assignments(assignments), seed=seed)
-        summary = export_model(
-            source,
-            exporters,
-            out,
-            opset=opset,
-            legacy=legacy,
-            atol=atol,
-            rtol=rtol,
-            lengths=lengths,
-            progress=lambda line: click.echo(line, err=True),
-            ort_provider=ort_provider,
-        )
-        reports = [a.report for a in summary.artifacts if a.report is not None]
-        if as_json:
-            _echo_json(summary.to_dict())
-        else:
-            click.echo(_parity_table(reports))
-            click.echo(f"report: {summary.report_path}")
-        errors = [f"{a.exporter}: {a.error}" for a in summary.artifacts if a.error]
-        errors += _failure_lines(reports)
-        if errors:
-            raise ZooError("Export failed; nothing failing was written.\n  " + "\n  ".join(errors))
-
-    @cli.command()
-    @click.argument("artifact", type=click.Path(path_type=Path))
-    @click.option(
-        "--checkpoint",
-        type=click.Path(path_type=Path),
-        help="The checkpoint it was exported from (default: the one recorded in it).",
-    )
-    @click.option("--atol", type=tolerance, help="Absolute tolerance (default: the exporter's).")
-    @click.option("--rtol", type=tolerance, help="Relative tolerance (default: the exporter's).")
-    @ort_provider_option
-    @json_option
-    @click.pass_context
-    def verify(
-        ctx: click.Context,
-        artifact: Path,
-        checkpoint: Path | None,
-        atol: float | None,
-        rtol: float | None,
-        ort_provider: str,
-        as_json: bool,
-    ) -> None:
-        """Re-run the parity check of an exported ARTIFACT against PyTorch.
-
-        The reference model is rebuilt from the artifact's zoo metadata: the same seeded
-        random weights, or the checkpoint it was exported from (sha256 checked).
-        Exit status 1 if any output differs.
-        """
-        from zoo.exporting import verify_artifact
-
-        report = verify_artifact(_app(ctx), artifact, checkpoint, atol, rtol, ort_provider)
-        if as_json:
-            _echo_json(report.to_dict())
-        else:
-            click.echo(_parity_table([report]))
-        if not report.passed:
-            raise ZooError("Parity failed:\n  " + "\n  ".join(_failure_lines([report])))
-
-
-def _add_bench_command(cli: click.Group) -> None:
-    @cli.command()
-    @click.option(
-        "--full", "mode", flag_value="full", default=True, help="The whole grid (default)."
-    )
-    @click.option("--quick", "mode", flag_value="quick", help="Fewer repeats, no seq-1000 cells.")
-    @click.option("--tiny", "mode", flag_value="tiny", help="Smallest settings: checks it runs.")
-    @click.option(
-        "--section", "sections", multiple=True, help="Run only this section (repeatable)."
-    )
-    @click.option(
-        "--out", type=click.Path(path_type=Path), help="Also write bench.json and bench.md here."
-    )
-    @json_option
-    def bench(mode: str, sections: tuple[str, ...], out: Path | None, as_json: bool) -> None:
-        """Measure zoo's speed goals side by side and print medians and ratios.
-
-        Sections: cli, cli-scale, export, ort-options, inference, efficiency. Everything
-        compared is timed in this run, interleaved; each goal is met or missed on a ratio
-        of two medians. docs/benchmarks.md explains the sections and the goals.
-
-        \b
-        zoo bench --quick
-        zoo bench --section inference --out bench/
-        """
-        from zoo.bench import run_bench
-        from zoo.benchmarks.report import to_text
-
-        result = run_bench(
-            mode, sections or None, out, progress=lambda line: click.echo(line, err=True)
-        )
-        click.echo(result.to_json() if as_json else to_text(result), nl=False)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -3,7 +3,7 @@
 The run is the single-process run (zoo.train) split across processes, step for step:
 
 - every rank draws the same permutation of the training set each epoch (the
-  `(seed, epoch)` shuffle of zoo.train); global batch `k` is the single-process run's
+  `(seed, epoch)` shuffle of zoo.train_loop); global batch `k` is the single-process run's
   batch `k`, and rank `r` of `N` takes its elements `r, r + N, r + 2N, ...` (the
   interleaving of `torch.utils.data.DistributedSampler`);
 - `--batch-size` is the global batch, so each rank computes on batch/N sequences, and DDP
@@ -34,15 +34,8 @@ from zoo.dataspec import Dataset
 from zoo.distributed import Group, rank_seed
 from zoo.reporter import Reporter
 from zoo.spec import Architecture, Config
-from zoo.train import (
-    REDRAW_SECONDS,
-    TrainResult,
-    TrainSettings,
-    _epoch_generator,
-    _Loop,
-    clip_grad_norm,
-    run_training,
-)
+from zoo.train import TrainResult, TrainSettings, run_training
+from zoo.train_loop import REDRAW_SECONDS, Loop, _epoch_generator, clip_grad_norm
 
 
 def train_distributed(
@@ -84,8 +77,8 @@ def rank_share(batch: Any, rank: int, world: int) -> tuple[Any, int, float]:
     return index, count, count * world / int(batch.shape[0])
 
 
-class DistributedLoop(_Loop):
-    """zoo.train's loop with a DDP-wrapped model and this rank's share of each batch."""
+class DistributedLoop(Loop):
+    """zoo.train_loop.Loop with a DDP-wrapped model and this rank's share of each batch."""
 
     def __init__(self, *args: Any, group: Group) -> None:
         super().__init__(*args)
