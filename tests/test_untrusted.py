@@ -95,9 +95,9 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(
 ) -> None:
     import torch
 
-    from zoo import train
+    from zoo import train_loop
 
-    real = train.loss_function
+    real = train_loop.loss_function
     calls = {"n": 0}
 
     def exploding(task: str) -> Any:
@@ -110,7 +110,7 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(
 
         return compute
 
-    monkeypatch.setattr(train, "loss_function", exploding)
+    monkeypatch.setattr(train_loop, "loss_function", exploding)
     run = tmp_path / "run"
     result = invoke("train", "lstm", *TINY, "--epochs", "3", "--out", str(run))
     assert result.exit_code == 1 and "Traceback" not in result.output
