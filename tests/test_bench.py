@@ -73,3 +73,5 @@ def test_python_m_zoo_bench_is_the_bench_command() -> None:
     )
     assert done.stdout.startswith("Usage: zoo bench [OPTIONS]")
     assert "--quick" in done.stdout and "--tiny" in done.stdout
+    listed = " ".join(done.stdout.split("Sections:")[1].split(".")[0].split())
+    assert listed == ", ".join(s.name for s in SECTIONS)  # the help names every section
