@@ -42,29 +42,29 @@ def export(job: zoo.ExportJob) -> dict[str, Any]:
     return {"route": "torch.export"}
 
 
-def load(path: Path) -> Callable[[dict[str, Any]], dict[str, Any]]:
+def _open(path: Path) -> tuple[Any, dict[str, str]]:
+    """The saved program and its zoo metadata, from one read of the file."""
     import torch
 
     import zoo.recurrent_ops  # noqa: F401  registers the zoo:: ops the program calls
-    from zoo.tracing import quiet_export, torch_runner
-
-    extra = {EXTRA: ""}
-    with quiet_export():
-        module = torch.export.load(str(path), extra_files=extra).module()
-    return torch_runner(module, json.loads(extra[EXTRA]))
-
-
-def read_metadata(path: Path) -> dict[str, str]:
-    import torch
-
-    import zoo.recurrent_ops  # noqa: F401
     from zoo.tracing import quiet_export
 
     extra = {EXTRA: ""}
     with quiet_export():
-        torch.export.load(str(path), extra_files=extra)
+        program = torch.export.load(str(path), extra_files=extra)
     values: dict[str, str] = json.loads(extra[EXTRA])
-    return values
+    return program, values
+
+
+def load(path: Path) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    from zoo.tracing import torch_runner
+
+    program, meta = _open(path)
+    return torch_runner(program.module(), meta)
+
+
+def read_metadata(path: Path) -> dict[str, str]:
+    return _open(path)[1]
 
 
 @zoo.hookimpl

@@ -45,27 +45,27 @@ def export(job: zoo.ExportJob) -> dict[str, Any]:
     return {"route": method, **({"script_error": reason} if reason else {})}
 
 
-def load(path: Path) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    import torch
-
-    from zoo.tracing import quiet_export, torch_runner
-
-    extra = {EXTRA: ""}
-    with quiet_export():
-        program = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
-    return torch_runner(program, json.loads(extra[EXTRA]))
-
-
-def read_metadata(path: Path) -> dict[str, str]:
+def _open(path: Path) -> tuple[Any, dict[str, str]]:
+    """The saved program and its zoo metadata, from one read of the file."""
     import torch
 
     from zoo.tracing import quiet_export
 
     extra = {EXTRA: ""}
     with quiet_export():
-        torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+        program = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
     values: dict[str, str] = json.loads(extra[EXTRA])
-    return values
+    return program, values
+
+
+def load(path: Path) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    from zoo.tracing import torch_runner
+
+    return torch_runner(*_open(path))
+
+
+def read_metadata(path: Path) -> dict[str, str]:
+    return _open(path)[1]
 
 
 @zoo.hookimpl
