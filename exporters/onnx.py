@@ -170,24 +170,25 @@ def check_graph(model: Any, contract: zoo.IOContract) -> None:
         _check_lengths_feed(graph)
 
 
+def value_sources(graph: Any, value: str) -> set[str]:
+    """Every value of `graph` that `value` is computed from, itself included."""
+    producers = {out: node for node in graph.node for out in node.output}
+    seen, todo = set(), [value]
+    while todo:
+        name = todo.pop()
+        if name and name not in seen:
+            seen.add(name)
+            todo += list(producers[name].input) if name in producers else []
+    return seen
+
+
 def _check_lengths_feed(graph: Any) -> None:
     """Each RNN/LSTM/GRU node's `sequence_lens` is computed from the `lengths` input."""
-    producers = {out: node for node in graph.node for out in node.output}
-
-    def sources(value: str) -> set[str]:
-        seen, todo = set(), [value]
-        while todo:
-            name = todo.pop()
-            if name and name not in seen:
-                seen.add(name)
-                todo += list(producers[name].input) if name in producers else []
-        return seen
-
     for node in graph.node:
         if node.op_type not in RECURRENT_OPS:
             continue
         fed = node.input[SEQUENCE_LENS] if len(node.input) > SEQUENCE_LENS else ""
-        if zoo.LENGTHS not in sources(fed):
+        if zoo.LENGTHS not in value_sources(graph, fed):
             raise ExportError(
                 f"ONNX {node.op_type} node {node.name!r} takes sequence_lens from "
                 f"{fed or 'nothing'!r}, not from the graph input 'lengths': the export "

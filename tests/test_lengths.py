@@ -211,6 +211,8 @@ def test_lengths_export_passes_parity(
 
 @pytest.mark.parametrize("name", BUILTINS)
 def test_legacy_onnx_route_with_lengths(plugins: zoo.Plugins, name: str, tmp_path: Path) -> None:
+    from zoo.exporters.onnx import value_sources
+
     source = _source(plugins, name, 2)
     summary = export_model(
         source, [plugins.exporter("onnx")], tmp_path, legacy=True, opset=17, lengths=True
@@ -221,19 +223,7 @@ def test_legacy_onnx_route_with_lengths(plugins: zoo.Plugins, name: str, tmp_pat
     assert [n.op_type for n in model.graph.node].count(NATIVE[name]) == 2
     for node in model.graph.node:
         if node.op_type == NATIVE[name]:
-            assert "lengths" in _sources(model.graph, node.input[4])
-
-
-def _sources(graph: Any, value: str) -> set[str]:
-    """Every value `value` is computed from, itself included."""
-    producers = {out: node for node in graph.node for out in node.output}
-    seen, todo = set(), [value]
-    while todo:
-        name = todo.pop()
-        if name and name not in seen:
-            seen.add(name)
-            todo += list(producers[name].input) if name in producers else []
-    return seen
+            assert "lengths" in value_sources(model.graph, node.input[4])
 
 
 def test_onnx_graph_feeds_lengths_to_every_native_node(
