@@ -20,6 +20,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("pyproject.toml", "README.md", "registry.toml", "zoo", "plugins", "exporters")
 
 
+def _build_wheel(src: Path, out: Path, distribution: str) -> Path:
+    """`pip wheel` of the project in `src`, into `out`; the one wheel it built."""
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
+    subprocess.run([*command, "-q", "-w", str(out), str(src)], check=True, capture_output=True)
+    (built,) = out.glob(f"{distribution}-*.whl")
+    return built
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     src = tmp_path_factory.mktemp("src")
@@ -31,25 +39,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             )
         else:
             shutil.copy2(origin, src / name)
-    out = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(out),
-            str(src),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    (built,) = out.glob("zoo_rnn-*.whl")
-    return built
+    return _build_wheel(src, tmp_path_factory.mktemp("dist"), "zoo_rnn")
 
 
 @pytest.fixture(scope="module")
@@ -61,25 +51,7 @@ def plugin_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         dirs_exist_ok=True,
         ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"),
     )
-    out = tmp_path_factory.mktemp("gru-dist")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(out),
-            str(src),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    (built,) = out.glob("zoo_gru-*.whl")
-    return built
+    return _build_wheel(src, tmp_path_factory.mktemp("gru-dist"), "zoo_gru")
 
 
 def test_wheel_ships_everything_under_zoo(wheel: Path) -> None:
