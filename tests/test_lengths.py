@@ -1,39 +1,32 @@
 """Variable-length batches: `lengths` in, each sequence's own final states out, in eager
-PyTorch and in every exported artifact; the ways a wrong model or artifact must fail."""
+PyTorch and in every exported artifact of the built-in models; the ways a wrong artifact
+must fail. Third-party models: test_lengths_plugins.py."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
 import torch
-from torch import Tensor, nn
+from lengths_support import EXPORTERS, assert_lengths_parity, source_of
+from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import zoo
-from zoo.app import App
 from zoo.exporting import export_model
 from zoo.inputs import forward_args, make_inputs, mixed_lengths
-from zoo.models import SourceModel, from_name, seeded
-from zoo.parity import LENGTHS_CASES
-from zoo.recurrent import final_state, pack, unpack
+from zoo.models import seeded
+from zoo.recurrent import final_state
 from zoo.recurrent_ops import ExportableRecurrent
-from zoo.testing import check_forward_contract
 
-EXPORTERS = sorted(zoo.load_plugins().exporters)
 BUILTINS = ["rnn", "lstm", "bilstm"]
 NATIVE = {"rnn": "RNN", "lstm": "LSTM", "bilstm": "LSTM"}
-DEFAULTS = {"input_size": 4, "hidden_size": 6, "num_layers": 2, "output_size": 2, "dropout": 0.0}
-
-
-def _source(plugins: zoo.Plugins, name: str, layers: int | None = None) -> SourceModel:
-    return from_name(App(plugins), name, {"num_layers": layers} if layers else None)
 
 
 # -- eager semantics ---------------------------------------------------------------------
@@ -175,27 +168,12 @@ def test_export_copy_refuses_a_packed_sequence_and_says_what_to_do() -> None:
 # -- export and parity -------------------------------------------------------------------
 
 
-def _assert_lengths_parity(result: Any, contract: zoo.IOContract) -> None:
-    assert result.passed, result.to_dict()
-    report = result.report
-    checked = {(c.case, c.output) for c in report.checks}
-    outputs = {o for _, o in checked}
-    assert outputs == {*contract.output_names, "hidden past lengths"}
-    cases = {c for c, _ in checked}
-    assert len(cases) == len(LENGTHS_CASES)
-    assert not any(c.startswith("stream") for c in cases)
-    assert any("batch=5 seq=512" in c and ",512]" in c and "lengths=[1," in c for c in cases)
-    assert any("batch=1 seq=33" in c and "lengths=[17]" in c for c in cases)
-    padding = [c for c in report.checks if c.output == "hidden past lengths"]
-    assert padding and all(c.passed and c.max_abs == 0.0 for c in padding)
-
-
 @pytest.mark.parametrize("layers", [1, 2])
 @pytest.mark.parametrize("exporter", EXPORTERS)
 def test_lengths_export_passes_parity(
     plugins: zoo.Plugins, arch: zoo.Architecture, exporter: str, layers: int, tmp_path: Path
 ) -> None:
-    source = _source(plugins, arch.name, layers)
+    source = source_of(plugins, arch.name, layers)
     if not arch.supports_lengths:
         with pytest.raises(zoo.ConfigError, match="supports_lengths=False"):
             export_model(source, [plugins.exporter(exporter)], tmp_path, lengths=True)
@@ -203,7 +181,7 @@ def test_lengths_export_passes_parity(
     summary = export_model(source, [plugins.exporter(exporter)], tmp_path, lengths=True)
     (result,) = summary.artifacts
     contract = arch.io(source.config, lengths=True)
-    _assert_lengths_parity(result, contract)
+    assert_lengths_parity(result, contract)
     meta = plugins.exporter(exporter).read_metadata(result.path)
     assert json.loads(meta["zoo.io"])["input_names"][-1] == "lengths"
     assert summary.to_dict()["lengths"] is True
@@ -213,12 +191,12 @@ def test_lengths_export_passes_parity(
 def test_legacy_onnx_route_with_lengths(plugins: zoo.Plugins, name: str, tmp_path: Path) -> None:
     from zoo.exporters.onnx import value_sources
 
-    source = _source(plugins, name, 2)
+    source = source_of(plugins, name, 2)
     summary = export_model(
         source, [plugins.exporter("onnx")], tmp_path, legacy=True, opset=17, lengths=True
     )
     (result,) = summary.artifacts
-    _assert_lengths_parity(result, source.arch.io(source.config, lengths=True))
+    assert_lengths_parity(result, source.arch.io(source.config, lengths=True))
     model = onnx.load(str(result.path))
     assert [n.op_type for n in model.graph.node].count(NATIVE[name]) == 2
     for node in model.graph.node:
@@ -229,7 +207,7 @@ def test_legacy_onnx_route_with_lengths(plugins: zoo.Plugins, name: str, tmp_pat
 def test_onnx_graph_feeds_lengths_to_every_native_node(
     plugins: zoo.Plugins, tmp_path: Path
 ) -> None:
-    source = _source(plugins, "bilstm", 2)
+    source = source_of(plugins, "bilstm", 2)
     (result,) = export_model(source, [plugins.exporter("onnx")], tmp_path, lengths=True).artifacts
     assert result.passed, result.to_dict()
     model = onnx.load(str(result.path))
@@ -271,7 +249,7 @@ def test_check_graph_rejects_a_graph_that_dropped_the_lengths(
 ) -> None:
     from zoo.exporters.onnx import check_graph
 
-    source = _source(plugins, "lstm")
+    source = source_of(plugins, "lstm")
     (result,) = export_model(source, [plugins.exporter("onnx")], tmp_path, lengths=True).artifacts
     model = onnx.load(str(result.path))
     contract = source.arch.io(source.config, lengths=True)
@@ -286,7 +264,7 @@ def test_check_graph_rejects_a_graph_that_dropped_the_lengths(
 
 
 def test_default_exports_have_no_lengths_input(plugins: zoo.Plugins, tmp_path: Path) -> None:
-    source = _source(plugins, "lstm")
+    source = source_of(plugins, "lstm")
     (result,) = export_model(source, [plugins.exporter("onnx")], tmp_path).artifacts
     model = onnx.load(str(result.path))
     assert [v.name for v in model.graph.input] == ["x", "h0", "c0"]
@@ -323,7 +301,7 @@ def test_parity_fails_an_artifact_that_ignores_the_lengths(
         return run({**feeds, "lengths": np.full_like(feeds["lengths"], seq)})
 
     exporter = _wrapping_exporter(plugins, "ignores", full_length)
-    source = _source(plugins, "bilstm")
+    source = source_of(plugins, "bilstm")
     (result,) = export_model(source, [exporter], tmp_path, lengths=True).artifacts
     assert not result.passed and not result.path.exists()
     failing = {c.output for c in result.report.failures}
@@ -343,261 +321,9 @@ def test_parity_fails_an_artifact_that_is_not_zero_past_the_lengths(
         return {**out, "hidden": hidden}
 
     exporter = _wrapping_exporter(plugins, "noisy", noisy_padding)
-    source = _source(plugins, "lstm")
+    source = source_of(plugins, "lstm")
     (result,) = export_model(source, [exporter], tmp_path, lengths=True).artifacts
     assert not result.passed
     failing = result.report.failures
     assert {c.output for c in failing} == {"hidden past lengths"}
     assert "not zero past each length (max |value| 1e-09)" in failing[0].problem
-
-
-# -- third-party models ------------------------------------------------------------------
-
-
-class PatternGRU(nn.Module):
-    """A plugin's bidirectional GRU following zoo.recurrent's lengths pattern."""
-
-    def __init__(self, **config: Any) -> None:
-        super().__init__()
-        self.gru = nn.GRU(
-            config["input_size"],
-            config["hidden_size"],
-            config["num_layers"],
-            batch_first=True,
-            bidirectional=True,
-        )
-        self.head = nn.Linear(2 * config["hidden_size"], config["output_size"])
-
-    def forward(
-        self,
-        x: Tensor,
-        h0: Optional[Tensor] = None,  # noqa: UP045 - TorchScript
-        lengths: Optional[Tensor] = None,  # noqa: UP045 - TorchScript
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        if lengths is None:
-            hidden, h_n = self.gru(x, h0)
-        elif hasattr(self.gru, "takes_lengths"):
-            hidden, h_n = self.gru(x, h0, lengths)
-        else:
-            packed, h_n = self.gru(pack(x, lengths), h0)
-            hidden = unpack(packed, x.shape[1])
-        return self.head(final_state(h_n, 2)), hidden, h_n
-
-
-class PackOnlyGRU(nn.Module):
-    """Plain PyTorch: pack_padded_sequence around nn.GRU, nothing zoo-specific."""
-
-    def __init__(self, **config: Any) -> None:
-        super().__init__()
-        self.gru = nn.GRU(
-            config["input_size"], config["hidden_size"], config["num_layers"], batch_first=True
-        )
-        self.head = nn.Linear(config["hidden_size"], config["output_size"])
-
-    def forward(
-        self,
-        x: Tensor,
-        h0: Optional[Tensor] = None,  # noqa: UP045 - TorchScript
-        lengths: Optional[Tensor] = None,  # noqa: UP045 - TorchScript
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        if lengths is None:
-            hidden, h_n = self.gru(x, h0)
-        else:
-            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-            out, h_n = self.gru(packed, h0)
-            hidden, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
-        return self.head(h_n[-1]), hidden, h_n
-
-
-class IgnoresLengths(PackOnlyGRU):
-    def forward(
-        self,
-        x: Tensor,
-        h0: Optional[Tensor] = None,  # noqa: UP045 - TorchScript
-        lengths: Optional[Tensor] = None,  # noqa: UP045 - TorchScript
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        return super().forward(x, h0)
-
-
-class UnmaskedHidden(PackOnlyGRU):
-    """Right final states, but `hidden` from a run over the padding."""
-
-    def forward(
-        self,
-        x: Tensor,
-        h0: Optional[Tensor] = None,  # noqa: UP045 - TorchScript
-        lengths: Optional[Tensor] = None,  # noqa: UP045 - TorchScript
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        y, _, h_n = super().forward(x, h0, lengths)
-        return y, self.gru(x, h0)[0], h_n
-
-
-class NoLengthsArgument(PackOnlyGRU):
-    def forward(self, x: Tensor, h0: Optional[Tensor] = None) -> tuple[Tensor, Tensor, Tensor]:  # type: ignore[override]  # noqa: UP045
-        return super().forward(x, h0)
-
-
-class UnscriptableGRU(PatternGRU):
-    """The pattern behind a signature TorchScript cannot compile: the exporter traces."""
-
-    def forward(  # type: ignore[override]
-        self,
-        x: Tensor,
-        h0: Optional[Tensor] = None,  # noqa: UP045
-        lengths: Optional[Tensor] = None,  # noqa: UP045
-        *unused: Any,
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        return super().forward(x, h0, lengths)
-
-
-def _plugin(name: str, model: type[nn.Module], **spec: Any) -> object:
-    class Plugin:
-        @zoo.hookimpl
-        def register_architectures(self, register: Any) -> None:
-            register(
-                zoo.Architecture(
-                    name=name,
-                    build=lambda **config: model(**config),
-                    defaults=DEFAULTS,
-                    **spec,
-                )
-            )
-
-    return Plugin()
-
-
-def test_check_forward_contract_passes_both_third_party_styles(make_plugins: Any) -> None:
-    plugins = make_plugins(
-        _plugin("pattern-gru", PatternGRU, bidirectional=True, supports_lengths=True),
-        _plugin("pack-gru", PackOnlyGRU, supports_lengths=True),
-    )
-    check_forward_contract(plugins.architecture("pattern-gru"))
-    check_forward_contract(plugins.architecture("pack-gru"))
-
-
-@pytest.mark.parametrize(
-    ("model", "message"),
-    [
-        (IgnoresLengths, "output 'y' of sequence 0 differs from running it alone, truncated"),
-        (UnmaskedHidden, "output 'hidden' of sequence 0 is not zero past its length 5"),
-        (NoLengthsArgument, "supports_lengths=True, so forward must take `lengths`"),
-    ],
-)
-def test_check_forward_contract_catches_wrong_lengths_semantics(
-    make_plugins: Any, model: type[nn.Module], message: str
-) -> None:
-    plugins = make_plugins(_plugin("wrong-gru", model, supports_lengths=True))
-    with pytest.raises(zoo.PluginError) as info:
-        check_forward_contract(plugins.architecture("wrong-gru"))
-    assert "Plugin 'test-plugin-0'" in str(info.value) and message in str(info.value)
-
-
-@pytest.mark.parametrize("exporter", EXPORTERS)
-def test_third_party_gru_following_the_pattern_exports_everywhere(
-    make_plugins: Any, exporter: str, tmp_path: Path
-) -> None:
-    plugins = make_plugins(
-        _plugin("pattern-gru", PatternGRU, bidirectional=True, supports_lengths=True),
-        third_party=True,  # every installed exporter, as EXPORTERS lists them
-    )
-    source = _source(plugins, "pattern-gru")
-    (result,) = export_model(source, [plugins.exporter(exporter)], tmp_path, lengths=True).artifacts
-    _assert_lengths_parity(result, source.arch.io(source.config, lengths=True))
-    if exporter == "onnx":
-        model = onnx.load(str(result.path))
-        grus = [n for n in model.graph.node if n.op_type == "GRU"]
-        assert len(grus) == 2
-        assert all(producer_is_cast_of_lengths(model.graph, n.input[4]) for n in grus)
-
-
-def producer_is_cast_of_lengths(graph: Any, value: str) -> bool:
-    (node,) = [n for n in graph.node if value in n.output]
-    return node.op_type == "Cast" and list(node.input) == ["lengths"]
-
-
-@pytest.mark.parametrize(
-    ("exporter", "legacy", "passes"),
-    [
-        ("torchscript", False, True),
-        ("onnx", True, True),
-        ("onnx", False, False),
-        ("pt2", False, False),
-    ],
-)
-def test_third_party_model_that_only_packs(
-    make_plugins: Any, exporter: str, legacy: bool, passes: bool, tmp_path: Path
-) -> None:
-    """TorchScript and the legacy ONNX exporter handle packing; torch.export cannot."""
-    plugins = make_plugins(_plugin("pack-gru", PackOnlyGRU, supports_lengths=True))
-    source = _source(plugins, "pack-gru")
-    (result,) = export_model(
-        source, [plugins.exporter(exporter)], tmp_path, lengths=True, legacy=legacy, opset=17
-    ).artifacts
-    if passes:
-        _assert_lengths_parity(result, source.arch.io(source.config, lengths=True))
-    else:
-        assert not result.passed and not result.path.exists()
-        assert result.error.startswith("The model feeds a PackedSequence to its recurrent")
-        assert "torch.export" in result.error and "--legacy" in result.error
-
-
-# Tracing bakes torch's packed-input checks in as constants and says so; parity at other
-# batches and lengths is the proof that matters here.
-@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
-def test_torchscript_trace_fallback_takes_lengths(make_plugins: Any, tmp_path: Path) -> None:
-    plugins = make_plugins(
-        _plugin("traced-gru", UnscriptableGRU, bidirectional=True, supports_lengths=True)
-    )
-    source = _source(plugins, "traced-gru")
-    (result,) = export_model(
-        source, [plugins.exporter("torchscript")], tmp_path, lengths=True
-    ).artifacts
-    assert result.report is not None and result.report.info["route"] == "trace"
-    _assert_lengths_parity(result, source.arch.io(source.config, lengths=True))
-
-
-# -- CLI ---------------------------------------------------------------------------------
-
-
-def test_cli_exports_bilstm_everywhere_with_lengths_and_verifies(
-    invoke: Any, tmp_path: Path
-) -> None:
-    result = invoke("export", "bilstm", "--all", "--lengths", "--out", str(tmp_path))
-    assert result.exit_code == 0, result.output
-    assert "streaming is not checked for artifacts with lengths" in result.output
-    rows = [line for line in result.output.splitlines() if "hidden past lengths" in line]
-    assert len(rows) == len(EXPORTERS) and all(line.endswith("pass") for line in rows)
-    assert "FAIL" not in result.output
-    report = json.loads((tmp_path / "bilstm.parity.json").read_text())
-    assert report["lengths"] is True and report["passed"] is True
-    verified = invoke("verify", str(tmp_path / "bilstm.pt2"), "--json")
-    assert verified.exit_code == 0, verified.output
-    cases = {c["case"] for c in json.loads(verified.output)["checks"]}
-    assert all("lengths=[" in c for c in cases)
-
-
-def test_cli_lengths_for_an_architecture_without_support(
-    make_plugins: Any, invoke: Any, tmp_path: Path
-) -> None:
-    plugins = make_plugins(_plugin("plain-gru", NoLengthsArgument))
-    result = invoke("export", "plain-gru", "--lengths", "--out", str(tmp_path), cli_plugins=plugins)
-    assert result.exit_code == 1
-    assert (
-        "Error: Architecture 'plain-gru' (plugin 'test-plugin-0') does not take a 'lengths' "
-        "input: its Architecture has supports_lengths=False." in result.output
-    )
-    assert "Traceback" not in result.output
-
-
-def test_info_says_whether_lengths_are_supported(make_plugins: Any, invoke: Any) -> None:
-    assert "lengths input yes (zoo export --lengths)" in invoke("info", "bilstm").output
-    plugins = make_plugins(_plugin("plain-gru", NoLengthsArgument))
-    result = invoke("info", "plain-gru", "--json", cli_plugins=plugins)
-    assert json.loads(result.output)["supports_lengths"] is False
-
-
-def test_supports_lengths_must_be_a_bool(make_plugins: Any) -> None:
-    plugins = make_plugins(_plugin("odd-gru", PackOnlyGRU, supports_lengths="yes"))
-    assert "odd-gru" not in plugins.architectures
-    (problem,) = plugins.problems
-    assert "supports_lengths 'yes' must be True or False" in str(problem)
