@@ -2,13 +2,13 @@
 in onnxruntime.
 
 Default route: the torch.export-based exporter (`dynamo=True`) on a copy of the model whose
-torch recurrent modules call zoo's custom ops (`zoo.recurrent_ops`), translated to one native
+torch recurrent modules call zoo's custom ops (`zoo.nn._ops`), translated to one native
 node per layer with weights reordered once, on the tensors. `--legacy` uses the deprecated
 TorchScript-based exporter instead. The file says which one produced it (`zoo.exporter`).
 
 With `--lengths` the graph takes `lengths` (int64, (batch,)) and casts it to int32 for the
 `sequence_lens` input of every native node. Default route: the models pass the lengths to
-zoo's ops (see `zoo.recurrent`), translated to one Cast feeding every layer. Legacy route:
+zoo's ops (see `zoo.nn.Recurrent`), translated to one Cast feeding every layer. Legacy route:
 the eager model's `pack_padded_sequence` is traced and exported by torch's own symbolics
 (a sort by length around the same native nodes); that route also takes third-party models
 that only pack. `check_graph` proves the wiring either way.
@@ -16,7 +16,6 @@ that only pack. `check_graph` proves the wiring either way.
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections import Counter
 from collections.abc import Callable
@@ -24,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import zoo
-from zoo.errors import ExportError
 
 #: Opsets zoo checks: the dynamo exporter emits 18 and converts; onnxruntime runs up to 23.
 MIN_OPSET, MAX_OPSET = 17, 23
@@ -53,10 +51,10 @@ def build(job: zoo.ExportJob) -> tuple[Any, dict[str, Any]]:
     import onnx
     import torch
 
-    from zoo.tracing import example_args, quiet_export
+    from zoo.export import example_args, quiet_export
 
     if not MIN_OPSET <= job.opset <= MAX_OPSET:
-        raise ExportError(
+        raise zoo.ExportError(
             f"ONNX opset {job.opset} is not supported; choose {MIN_OPSET}-{MAX_OPSET}."
         )
     contract = job.contract
@@ -67,7 +65,7 @@ def build(job: zoo.ExportJob) -> tuple[Any, dict[str, Any]]:
         else:
             model, route = _export_dynamo(job, args), "dynamo"
     check_graph(model, contract)
-    meta = {**job.metadata(), "zoo.exporter": f"onnx:{route}", "onnx.version": onnx.__version__}
+    meta = {**job.metadata(exporter=f"onnx:{route}"), "onnx.version": onnx.__version__}
     set_metadata(model, meta)
     onnx.checker.check_model(model, full_check=True)
     nodes = Counter(node.op_type for node in model.graph.node)
@@ -82,8 +80,8 @@ def _export_dynamo(job: zoo.ExportJob, args: tuple[Any, ...]) -> Any:
     """The torch.export-based exporter on zoo's custom-op copy; returns the ModelProto."""
     import torch
 
-    from zoo.recurrent_ops import exportable_copy, onnx_translation_table
-    from zoo.tracing import dynamic_shapes
+    from zoo.export import dynamic_shapes
+    from zoo.nn import exportable_copy, onnx_translation_table
 
     contract = job.contract
     program = torch.onnx.export(
@@ -108,7 +106,7 @@ def _export_legacy(job: zoo.ExportJob, args: tuple[Any, ...]) -> Any:
     import onnx
     import torch
 
-    from zoo.tracing import dynamic_axes
+    from zoo.export import dynamic_axes
 
     contract = job.contract
     # Both notices are about tracing shape-dependent Python; zoo feeds h0/c0 as inputs and
@@ -147,25 +145,27 @@ def check_graph(model: Any, contract: zoo.IOContract) -> None:
         declared = {v.name: v for v in values}
         for spec in specs:
             if spec.name not in declared:
-                raise ExportError(
+                raise zoo.ExportError(
                     f"ONNX graph lacks {kind} {spec.name!r}; it has {sorted(declared)}."
                 )
             dims = declared[spec.name].type.tensor_type.shape.dim
             got = tuple(d.dim_param if d.dim_param else d.dim_value for d in dims)
             if got != spec.shape:
-                raise ExportError(
+                raise zoo.ExportError(
                     f"ONNX {kind} {spec.name!r} is declared {got}, the contract says "
                     f"{spec.shape}: a dynamic axis was frozen or renamed."
                 )
             elem = declared[spec.name].type.tensor_type.elem_type
             if elem != np_dtype_to_tensor_dtype(np.dtype(spec.dtype)):
-                raise ExportError(
+                raise zoo.ExportError(
                     f"ONNX {kind} {spec.name!r} is {TensorProto.DataType.Name(elem)}, the "
                     f"contract says {spec.dtype}."
                 )
     unrolled = [n.op_type for n in graph.node if n.op_type in UNROLLED_OPS]
     if unrolled:
-        raise ExportError(f"ONNX graph loops over time ({', '.join(sorted(set(unrolled)))} nodes).")
+        raise zoo.ExportError(
+            f"ONNX graph loops over time ({', '.join(sorted(set(unrolled)))} nodes)."
+        )
     if contract.has_lengths:
         _check_lengths_feed(graph)
 
@@ -189,11 +189,11 @@ def _check_lengths_feed(graph: Any) -> None:
             continue
         fed = node.input[SEQUENCE_LENS] if len(node.input) > SEQUENCE_LENS else ""
         if zoo.LENGTHS not in value_sources(graph, fed):
-            raise ExportError(
+            raise zoo.ExportError(
                 f"ONNX {node.op_type} node {node.name!r} takes sequence_lens from "
                 f"{fed or 'nothing'!r}, not from the graph input 'lengths': the export "
                 "dropped the lengths, so every sequence would run to the padded length. "
-                "Check that the model passes lengths to its recurrent module (zoo.recurrent)."
+                "Check that the model passes lengths to its recurrent module (zoo.nn.Recurrent)."
             )
 
 
@@ -209,9 +209,9 @@ def set_metadata(model: Any, values: dict[str, str]) -> None:
 
 
 def load(path: Path) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """An onnxruntime session with zoo's defaults (`zoo.runtime`) as a parity runner: the
+    """An onnxruntime session with zoo's defaults (`zoo.export.ort_session`) as a parity runner: the
     CPU provider, or the one `zoo export/verify --ort-provider` chose."""
-    from zoo.runtime import ort_session
+    from zoo.export import ort_session
 
     session = ort_session(path)
     names = [o.name for o in session.get_outputs()]
@@ -234,8 +234,10 @@ def annotate(path: Path, summary: dict[str, Any]) -> None:
     """Embed the parity summary (after it passed) in `zoo.parity`."""
     import onnx
 
+    from zoo.export import parity_metadata
+
     model = onnx.load(str(path))
-    set_metadata(model, {"zoo.parity": json.dumps(summary, sort_keys=True)})
+    set_metadata(model, parity_metadata(summary))
     onnx.save(model, str(path))
 
 

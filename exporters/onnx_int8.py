@@ -11,7 +11,7 @@ Quantization needs the weights as initializers, which zoo's export guarantees (i
 reordering is done on the tensors, never as graph ops). int8 weights change the numbers by
 design, so parity uses this exporter's own, looser tolerances (atol 0.02, rtol 0.1; measured
 max abs diff about 3e-3 on hidden 128, random weights): they catch a broken graph. On a
-trained checkpoint the verdict is the task metric instead (`zoo.taskcheck`: MSE within 5%
+trained checkpoint the verdict is the task metric instead (`zoo.parity._task_metric`: MSE within 5%
 of fp32's, or accuracy within 1 point, on the checkpoint's held-out data), since a trained
 recurrence carries int8 rounding along; the elementwise rows are then shown as `info`.
 """
@@ -42,7 +42,7 @@ def export(job: zoo.ExportJob) -> dict[str, Any]:
     from zoo.exporters import onnx as base
 
     model, info = base.build(job)
-    base.set_metadata(model, {"zoo.exporter": f"onnx-int8:{info['route']}"})  # kept by ORT
+    base.set_metadata(model, job.metadata(exporter=f"onnx-int8:{info['route']}"))  # kept by ORT
     logging.getLogger().addFilter(_drop_preprocess_hint)
     try:
         quantize_dynamic(model, job.path, weight_type=QuantType.QInt8, per_channel=True)

@@ -3,14 +3,14 @@
 PyTorch's forward-looking format. torch.export specializes the sequence length of torch's
 recurrent modules, so the program is traced on a copy whose RNN/LSTM/GRU call zoo's custom
 ops: batch and seq stay dynamic. Loading the file needs those ops registered, which
-`import zoo.recurrent_ops` (done by this exporter's `load`) does.
+`import zoo.nn` (done by this exporter's `load`) does.
 
 With `--lengths` the program takes `lengths` and hands it to those ops, whose kernel packs
 (and raises `zoo.InputError` for a length outside [1, seq]). Limit: a model that feeds a
 PackedSequence to its recurrent module cannot be exported this way; torch.export fails on
 the data-dependent packed size (`GuardOnDataDependentSymNode: Could not extract specialized
 integer from data-dependent expression u0`), and zoo's export copy refuses it first with
-an ExportError naming the pattern that works (`zoo.recurrent`) and the routes that take
+an ExportError naming the pattern that works (`zoo.nn.Recurrent`) and the routes that take
 packing (TorchScript, `--onnx --legacy`).
 """
 
@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import zoo
+from zoo.export import TorchProgramFile
 
 EXTRA = "zoo.json"
 
@@ -29,8 +29,8 @@ EXTRA = "zoo.json"
 def export(job: zoo.ExportJob) -> dict[str, Any]:
     import torch
 
-    from zoo.recurrent_ops import exportable_copy
-    from zoo.tracing import dynamic_shapes, example_args, quiet_export
+    from zoo.export import dynamic_shapes, example_args, quiet_export
+    from zoo.nn import exportable_copy
 
     with quiet_export():
         program = torch.export.export(
@@ -42,29 +42,15 @@ def export(job: zoo.ExportJob) -> dict[str, Any]:
     return {"route": "torch.export"}
 
 
-def _open(path: Path) -> tuple[Any, dict[str, str]]:
-    """The saved program and its zoo metadata, from one read of the file."""
+def _read(path: str, extra_files: dict[str, str]) -> Any:
     import torch
 
-    import zoo.recurrent_ops  # noqa: F401  registers the zoo:: ops the program calls
-    from zoo.tracing import quiet_export
+    import zoo.nn  # noqa: F401  registers the zoo:: ops the program calls
 
-    extra = {EXTRA: ""}
-    with quiet_export():
-        program = torch.export.load(str(path), extra_files=extra)
-    values: dict[str, str] = json.loads(extra[EXTRA])
-    return program, values
+    return torch.export.load(path, extra_files=extra_files).module()
 
 
-def load(path: Path) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    from zoo.tracing import torch_runner
-
-    program, meta = _open(path)
-    return torch_runner(program.module(), meta)
-
-
-def read_metadata(path: Path) -> dict[str, str]:
-    return _open(path)[1]
+FILE = TorchProgramFile(_read, EXTRA)
 
 
 @zoo.hookimpl
@@ -75,7 +61,7 @@ def register_exporters(register: Callable[[zoo.Exporter], None]) -> None:
             suffix=".pt2",
             description="torch.export program (.pt2) with dynamic batch and seq.",
             export=export,
-            load=load,
-            read_metadata=read_metadata,
+            load=FILE.load,
+            read_metadata=FILE.read_metadata,
         )
     )

@@ -9,7 +9,7 @@ With `--lengths` the program takes `lengths`: a scripted model keeps its packing
 (`pack_padded_sequence` scripts, and so do plain-PyTorch models that only pack); a bad
 length raises `torch.jit.Error` carrying zoo's InputError message. A model that only traces
 also exports with lengths (the trace records the sort and pack), but the trace bakes out
-`zoo.recurrent.check_lengths`, so a bad length then fails with torch's own error.
+`zoo.nn.check_lengths`, so a bad length then fails with torch's own error.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import zoo
+from zoo.export import TorchProgramFile
 
 EXTRA = "zoo.json"
 
@@ -28,7 +28,7 @@ EXTRA = "zoo.json"
 def export(job: zoo.ExportJob) -> dict[str, Any]:
     import torch
 
-    from zoo.tracing import example_args, quiet_export
+    from zoo.export import example_args, quiet_export
 
     model = copy.deepcopy(job.module).eval()
     with quiet_export():
@@ -40,32 +40,18 @@ def export(job: zoo.ExportJob) -> dict[str, Any]:
             reason = str(exc).splitlines()[0][:200]
         else:
             reason = ""
-        meta = {**job.metadata(), "zoo.exporter": f"torchscript:{method}"}
+        meta = job.metadata(exporter=f"torchscript:{method}")
         torch.jit.save(program, str(job.path), _extra_files={EXTRA: json.dumps(meta)})
     return {"route": method, **({"script_error": reason} if reason else {})}
 
 
-def _open(path: Path) -> tuple[Any, dict[str, str]]:
-    """The saved program and its zoo metadata, from one read of the file."""
+def _read(path: str, extra_files: dict[str, str]) -> Any:
     import torch
 
-    from zoo.tracing import quiet_export
-
-    extra = {EXTRA: ""}
-    with quiet_export():
-        program = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
-    values: dict[str, str] = json.loads(extra[EXTRA])
-    return program, values
+    return torch.jit.load(path, map_location="cpu", _extra_files=extra_files)
 
 
-def load(path: Path) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    from zoo.tracing import torch_runner
-
-    return torch_runner(*_open(path))
-
-
-def read_metadata(path: Path) -> dict[str, str]:
-    return _open(path)[1]
+FILE = TorchProgramFile(_read, EXTRA)
 
 
 @zoo.hookimpl
@@ -76,7 +62,7 @@ def register_exporters(register: Callable[[zoo.Exporter], None]) -> None:
             suffix=".torchscript.pt",
             description="TorchScript (deprecated in torch 2.13); parity in its runtime.",
             export=export,
-            load=load,
-            read_metadata=read_metadata,
+            load=FILE.load,
+            read_metadata=FILE.read_metadata,
         )
     )

@@ -11,7 +11,6 @@ from functools import partial
 from typing import Any
 
 import zoo
-from zoo.spec import recurrent_num_params
 
 #: The user's example: input 10, hidden 20, one layer, output 1.
 DEFAULTS: dict[str, Any] = {
@@ -26,14 +25,14 @@ _GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 
 
 def _build(cell: str, bidirectional: bool, **config: Any) -> Any:
-    from zoo.recurrent import build_recurrent
+    from zoo.nn import build_recurrent
 
     return build_recurrent(cell, bidirectional, **config)
 
 
 def _architecture(name: str, cell: str, bidirectional: bool, description: str) -> zoo.Architecture:
     count: Callable[[Any], int] = partial(
-        recurrent_num_params, gates=_GATES[cell], bidirectional=bidirectional
+        zoo.recurrent_num_params, gates=_GATES[cell], bidirectional=bidirectional
     )
     return zoo.Architecture(
         name=name,

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 import zoo
+from zoo._manager import Plugins, load_plugins
 from zoo.cli import create_cli
-from zoo.manager import Plugins, load_plugins
 
 
 @pytest.fixture(autouse=True)

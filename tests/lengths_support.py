@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import zoo
-from zoo.app import App
-from zoo.models import SourceModel, from_name
-from zoo.parity import LENGTHS_CASES
+from zoo.catalog._session import App
+from zoo.catalog._source import SourceModel, from_name
+from zoo.parity._check import LENGTHS_CASES
 
 EXPORTERS = sorted(zoo.load_plugins().exporters)
 

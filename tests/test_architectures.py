@@ -84,7 +84,7 @@ def test_bilstm_head_reads_the_backward_state_after_the_whole_sequence(
 
 
 def test_contract_check_names_a_violating_plugin(make_plugins) -> None:  # type: ignore[no-untyped-def]
-    from zoo.recurrent import build_recurrent
+    from zoo.nn._models import build_recurrent
 
     class Wrong(torch.nn.Module):
         def __init__(self, **config: int) -> None:

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from zoo.bench import SECTIONS, run_bench
-from zoo.errors import ZooError
+from zoo._errors import ZooError
+from zoo.bench._run import SECTIONS, run_bench
 
 
 def _positive(value: Any) -> bool:

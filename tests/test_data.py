@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from zoo import DataError
-from zoo.data import (
+from zoo.data._load import (
     CLASSIFICATION,
     DataOptions,
     DataSpec,

@@ -21,12 +21,13 @@ import torch
 from safetensors.torch import load_file
 
 import zoo
-from zoo.data import DataOptions, load_dataset
-from zoo.distributed import World, local_batch, rank_seed, weights_digest
-from zoo.launch import torchrun_args, without_nproc
-from zoo.train import TrainSettings, model_config, train_model
-from zoo.train_dist import rank_share
-from zoo.train_state import load_train_state, pack_train_state, unpack_train_state
+from zoo.checkpoint._train_state import load_train_state, pack_train_state, unpack_train_state
+from zoo.data._load import DataOptions, load_dataset
+from zoo.train._dist_loop import rank_share
+from zoo.train._distributed import World, local_batch, rank_seed, weights_digest
+from zoo.train._launch import torchrun_args, without_nproc
+from zoo.train._run import model_config, train_model
+from zoo.train._settings import TrainSettings
 
 #: Final weights of 2 processes vs 1, after 3 epochs of 5 steps. fp32 all-reduce sums the
 #: ranks' gradients in another order than one process's backward; measured max abs
@@ -187,8 +188,8 @@ def test_a_failing_rank_is_reported_once_and_nothing_changes(runs: dict[str, Any
 GROUP_SCRIPT = """
     import sys
     import torch
-    from zoo.distributed import PeerFailed, World, process_group
-    from zoo.errors import ZooError
+    from zoo.train._distributed import PeerFailed, World, process_group
+    from zoo._errors import ZooError
 
     def say(line):  # one write per line: the two processes share the pipe
         sys.stdout.write(line + "\\n")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import zoo
-from zoo import hookspecs
+from zoo import _hooks as hookspecs
 
 DOCS = (Path(__file__).resolve().parents[1] / "docs" / "plugins.md").read_text()
 HOOKS = [n for n, f in vars(hookspecs).items() if callable(f) and hasattr(f, "zoo_spec")]

@@ -17,11 +17,11 @@ import pytest
 import torch
 
 import zoo
-from zoo.app import App
-from zoo.checkpoint import save_checkpoint
-from zoo.exporting import export_model
-from zoo.inputs import make_inputs
-from zoo.models import SourceModel, from_name, seeded
+from zoo.catalog._session import App
+from zoo.catalog._source import SourceModel, from_name, seeded
+from zoo.checkpoint._format import save_checkpoint
+from zoo.export._pipeline import export_model
+from zoo.parity._inputs import make_inputs
 
 EXPORTERS = sorted(zoo.load_plugins().exporters)
 RECURRENT_OPS = {"RNN", "LSTM", "GRU"}

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 import zoo
-from zoo.app import App
-from zoo.exporting import verify_artifact
+from zoo.catalog._session import App
+from zoo.export._verify import verify_artifact
 
 ZOO = [sys.executable, "-c", "import sys; from zoo.cli import main; main(sys.argv[1:])"]
 
@@ -75,7 +75,7 @@ def test_disk_full_is_a_clear_error_and_keeps_the_previous_artifact(
     def full(*_args: Any) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr("zoo.fsutil.os.replace", full)
+    monkeypatch.setattr("zoo._fs.os.replace", full)
     result = invoke("export", "rnn", "--onnx", "--seed", "3", "--out", str(tmp_path))
     assert result.exit_code == 1
     assert "No space left on device" in result.output and "Traceback" not in result.output
@@ -91,7 +91,7 @@ def test_unwritable_output_folder_is_a_clear_error(
     def denied(*_args: Any, **_kwargs: Any) -> None:
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
 
-    monkeypatch.setattr("zoo.fsutil.tempfile.mkstemp", denied)
+    monkeypatch.setattr("zoo._fs.tempfile.mkstemp", denied)
     result = invoke("export", "rnn", "--onnx", "--out", str(tmp_path))
     assert result.exit_code == 1
     assert f"Cannot write to '{tmp_path}': Permission denied." in result.output

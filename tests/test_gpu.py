@@ -16,8 +16,8 @@ import pytest
 import torch
 
 import zoo
-from zoo.data import DataOptions, load_dataset
-from zoo.train_state import load_train_state
+from zoo.checkpoint._train_state import load_train_state
+from zoo.data._load import DataOptions, load_dataset
 
 SAMPLES, SEQ = 65, 8
 ARGS = (
@@ -39,9 +39,9 @@ def _zoo(*args: str, cwd: Path) -> None:
 @pytest.mark.skipif(not torch.cuda.is_available(), reason=NO_CUDA)
 def test_cuda_training_reloads_on_the_cpu(invoke: Any, tmp_path: Path) -> None:
     """cuDNN's LSTM trains; the checkpoint reproduces its validation loss on the CPU."""
-    from zoo.app import App
-    from zoo.metrics import compute_metrics, predict_tensor
-    from zoo.models import from_checkpoint
+    from zoo.catalog._session import App
+    from zoo.catalog._source import from_checkpoint
+    from zoo.inference._metrics import compute_metrics, predict_tensor
 
     result = invoke("train", *ARGS, "--device", "cuda", "--epochs", "3",
                     "--out", str(tmp_path / "gpu"), "--json")  # fmt: skip

@@ -36,7 +36,7 @@ def test_a_task_metric_miss_fails_the_export(
 ) -> None:
     run = tmp_path / "run"
     assert invoke("train", "lstm", "--data", "sine", *TINY, "--out", str(run)).exit_code == 0
-    monkeypatch.setattr("zoo.taskcheck.MSE_RATIO", 0.5)  # demand int8 halve fp32's error
+    monkeypatch.setattr("zoo.parity._task_metric.MSE_RATIO", 0.5)  # demand int8 halve fp32's error
     result = invoke(
         "export", "--checkpoint", str(run), "--format", "onnx-int8", "--out", str(tmp_path / "x")
     )

@@ -19,11 +19,11 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import zoo
-from zoo.exporting import export_model
-from zoo.inputs import forward_args, make_inputs, mixed_lengths
-from zoo.models import seeded
-from zoo.recurrent import final_state
-from zoo.recurrent_ops import ExportableRecurrent
+from zoo.catalog._source import seeded
+from zoo.export._pipeline import export_model
+from zoo.nn._lengths import final_state
+from zoo.nn._ops import ExportableRecurrent
+from zoo.parity._inputs import forward_args, make_inputs, mixed_lengths
 
 BUILTINS = ["rnn", "lstm", "bilstm"]
 NATIVE = {"rnn": "RNN", "lstm": "LSTM", "bilstm": "LSTM"}

@@ -1,4 +1,4 @@
-"""Third-party architectures with `lengths`: the zoo.recurrent pattern and plain packing,
+"""Third-party architectures with `lengths`: the zoo.nn.Recurrent pattern and plain packing,
 through check_forward_contract, every exporter and the CLI."""
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import zoo
-from zoo.exporting import export_model
-from zoo.recurrent import final_state, pack, unpack
+import zoo.nn
+from zoo.export._pipeline import export_model
+from zoo.nn import final_state
 from zoo.testing import check_forward_contract
 
 DEFAULTS = {"input_size": 4, "hidden_size": 6, "num_layers": 2, "output_size": 2, "dropout": 0.0}
@@ -23,12 +24,12 @@ DEFAULTS = {"input_size": 4, "hidden_size": 6, "num_layers": 2, "output_size": 2
 # -- models ------------------------------------------------------------------------------
 
 
-class PatternGRU(nn.Module):
-    """A plugin's bidirectional GRU following zoo.recurrent's lengths pattern."""
+class PatternGRU(zoo.nn.Recurrent):
+    """A plugin's bidirectional GRU on zoo.nn.Recurrent (the lengths pattern)."""
 
     def __init__(self, **config: Any) -> None:
         super().__init__()
-        self.gru = nn.GRU(
+        self.rnn = nn.GRU(
             config["input_size"],
             config["hidden_size"],
             config["num_layers"],
@@ -43,13 +44,7 @@ class PatternGRU(nn.Module):
         h0: Optional[Tensor] = None,  # noqa: UP045 - TorchScript
         lengths: Optional[Tensor] = None,  # noqa: UP045 - TorchScript
     ) -> tuple[Tensor, Tensor, Tensor]:
-        if lengths is None:
-            hidden, h_n = self.gru(x, h0)
-        elif hasattr(self.gru, "takes_lengths"):
-            hidden, h_n = self.gru(x, h0, lengths)
-        else:
-            packed, h_n = self.gru(pack(x, lengths), h0)
-            hidden = unpack(packed, x.shape[1])
+        hidden, h_n = self.run(x, h0, lengths)
         return self.head(final_state(h_n, 2)), hidden, h_n
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from zoo import plots
+from zoo.inference import _plots as plots
 
 PNG = b"\x89PNG\r\n\x1a\n"
 TINY = (

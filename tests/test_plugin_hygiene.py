@@ -95,7 +95,7 @@ def test_load_plugins_empty_skips_a_broken_plugin(tmp_path: Path) -> None:
 
 
 def test_a_model_violating_the_contract_is_named_at_export(make_plugins: Any, invoke: Any) -> None:
-    from zoo.recurrent import build_recurrent
+    from zoo.nn._models import build_recurrent
 
     def build(**config: Any) -> Any:
         import torch

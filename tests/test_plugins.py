@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import zoo
-from zoo.recurrent import build_recurrent
+from zoo.nn._models import build_recurrent
 
 
 def _gru(name: str = "gru") -> zoo.Architecture:

@@ -17,9 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import zoo
-from zoo.exporting import export_model
-from zoo.models import SourceModel, seeded
-from zoo.parity import Case
+from zoo.catalog._source import SourceModel, seeded
+from zoo.checkpoint._provenance import RandomWeights
+from zoo.export._pipeline import export_model
+from zoo.parity._check import Case
 
 PLUGINS = zoo.load_plugins()
 EXPORTERS = [PLUGINS.exporter(n) for n in ("onnx", "torchscript", "pt2")]
@@ -50,9 +51,7 @@ def test_random_configs_export_with_parity(
 ) -> None:
     arch, overrides, cases = drawn
     config = arch.resolve(overrides)
-    source = SourceModel(
-        arch.name, arch, config, seeded(arch, config, 0), {"kind": "random", "seed": 0}
-    )
+    source = SourceModel(arch.name, arch, config, seeded(arch, config, 0), RandomWeights(0))
     with tempfile.TemporaryDirectory() as out:
         summary = export_model(source, EXPORTERS, Path(out), cases=cases)
     failures = [

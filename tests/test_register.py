@@ -16,7 +16,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zoo.register import toml_string, toml_value
+from zoo.catalog._register import toml_string, toml_value
 
 TINY = (
     "--data", "sine", "--samples", "32", "--seq-len", "6", "--batch-size", "16",

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 import zoo
-from zoo.app import App
-from zoo.registry import builtin_registry, read_registry
+from zoo.catalog._registry import builtin_registry, read_registry
+from zoo.catalog._session import App
 
 
 def _write(tmp_path: Path, text: str, name: str = "reg.toml") -> Path:

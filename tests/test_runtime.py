@@ -7,7 +7,8 @@ from pathlib import Path
 import onnxruntime as ort
 import pytest
 
-from zoo import runtime
+import zoo.export
+from zoo.export import _runtime as runtime
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -43,9 +44,9 @@ def test_zoo_ort_threads(
 def test_the_onnx_runner_uses_zoo_sessions(
     monkeypatch: pytest.MonkeyPatch, plugins: object, tmp_path: Path
 ) -> None:
-    from zoo.app import App
-    from zoo.exporting import export_model
-    from zoo.models import from_name
+    from zoo.catalog._session import App
+    from zoo.catalog._source import from_name
+    from zoo.export._pipeline import export_model
 
     made: list[object] = []
     original = runtime.ort_session
@@ -54,7 +55,7 @@ def test_the_onnx_runner_uses_zoo_sessions(
         made.append(path)
         return original(path, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(runtime, "ort_session", spy)
+    monkeypatch.setattr(zoo.export, "ort_session", spy)  # the public name exporters import
     source = from_name(App(plugins), "rnn")  # type: ignore[arg-type]
     summary = export_model(source, [plugins.exporter("onnx")], tmp_path, legacy=True)  # type: ignore[attr-defined]
     assert summary.passed and len(made) == 1

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from zoo import tomlcache
-from zoo.registry import read_registry
+from zoo.catalog import _tomlcache as tomlcache
+from zoo.catalog._registry import read_registry
 
 
 def _registry(path: Path, entries: int, description: str = "entry") -> Path:

@@ -15,13 +15,14 @@ import pytest
 import torch
 
 import zoo
-from zoo.app import App
-from zoo.checkpoint import read_checkpoint
-from zoo.data import DataOptions, load_dataset
-from zoo.metrics import compute_metrics, predict_tensor
-from zoo.models import from_checkpoint
-from zoo.train import TrainSettings, model_config, train_model
-from zoo.train_state import STATE_DIR, STATE_FILE, load_train_state
+from zoo.catalog._session import App
+from zoo.catalog._source import from_checkpoint
+from zoo.checkpoint._format import read_checkpoint
+from zoo.checkpoint._train_state import STATE_DIR, STATE_FILE, load_train_state
+from zoo.data._load import DataOptions, load_dataset
+from zoo.inference._metrics import compute_metrics, predict_tensor
+from zoo.train._run import model_config, train_model
+from zoo.train._settings import TrainSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -271,8 +272,8 @@ def test_eval_on_the_wrong_data_is_refused(invoke: Any, tmp_path: Path) -> None:
 
 
 def test_eval_needs_a_trained_checkpoint(plugins: zoo.Plugins, invoke: Any, tmp_path: Path) -> None:
-    from zoo.checkpoint import save_checkpoint
-    from zoo.models import seeded
+    from zoo.catalog._source import seeded
+    from zoo.checkpoint._format import save_checkpoint
 
     arch = plugins.architecture("lstm")
     config = arch.resolve({"input_size": 1})
@@ -310,7 +311,7 @@ def test_run_in_subprocess_reports_on_stderr(tmp_path: Path) -> None:
 
 
 def test_clip_grad_norm_matches_torch() -> None:
-    from zoo.train_loop import clip_grad_norm
+    from zoo.train._loop import clip_grad_norm
 
     for scale in (0.01, 100.0):  # below and above the threshold
         torch.manual_seed(0)
@@ -339,8 +340,8 @@ def test_resume_with_fewer_epochs_than_done_is_refused(invoke: Any, tmp_path: Pa
 
 
 def test_progress_bar_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
-    from zoo.cli_train import _ProgressBar
-    from zoo.train import EpochRecord
+    from zoo.cli._train import _ProgressBar
+    from zoo.train._settings import EpochRecord
 
     bar = _ProgressBar()
     bar.live = True

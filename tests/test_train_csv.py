@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from zoo.checkpoint import read_checkpoint
+from zoo.checkpoint._format import read_checkpoint
 
 
 def _write_series(path: Path, rows: int) -> None:

@@ -11,9 +11,9 @@ import pytest
 import torch
 
 import zoo
-from zoo.dataspec import DataOptions
-from zoo.recurrent import build_recurrent
-from zoo.tasks import builtin_dataset
+from zoo.data._spec import DataOptions
+from zoo.data._synthetic import builtin_dataset
+from zoo.nn._models import build_recurrent
 
 TINY = ("--data", "freq-var", "--samples", "96", "--seq-len", "24", "--batch-size", "16")
 

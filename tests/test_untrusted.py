@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 import zoo
-from zoo.app import App
-from zoo.checkpoint import build_from_checkpoint, read_checkpoint
+from zoo.catalog._session import App
+from zoo.checkpoint._format import build_from_checkpoint, read_checkpoint
 
 TINY = ("--data", "sine", "--samples", "64", "--seq-len", "8", "--batch-size", "16")
 
@@ -36,7 +36,7 @@ def _export(invoke: Any, run: Path, *extra: str) -> Any:
 
 def _rehash(run: Path) -> None:
     """Record the current weights' sha256, so that only the damage under test remains."""
-    from zoo.checkpoint import sha256_file
+    from zoo._fs import sha256_file
 
     meta = json.loads((run / "config.json").read_text())
     meta["sha256"] = sha256_file(run / "model.safetensors")
@@ -95,7 +95,7 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(
 ) -> None:
     import torch
 
-    from zoo import train_loop
+    from zoo.train import _loop as train_loop
 
     real = train_loop.loss_function
     calls = {"n": 0}

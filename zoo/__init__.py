@@ -1,11 +1,21 @@
 """zoo: a plugin-based model zoo for recurrent networks, with export and parity checks.
 
-Plugin authors need only ``import zoo``: ``zoo.hookimpl``, ``zoo.Architecture``,
-``zoo.Exporter``. Importing zoo does not import torch.
+The public API is this package plus four public submodules; everything else (modules and
+packages whose names start with ``_``, and the modules inside the other subpackages) is
+private and may change in any release:
+
+- ``zoo``: what a plugin registers and raises (``hookimpl``, ``Architecture``,
+  ``Exporter``, ``ExportJob``, the I/O contract, the errors), the plugin manager and the
+  registry. Importing it imports neither torch, onnxruntime nor numpy.
+- ``zoo.nn``: model code (``Recurrent``, the lengths pattern; pack/unpack; the built-in
+  modules; the export custom ops). Imports torch.
+- ``zoo.export``: what exporter plugins call (tracing helpers, onnxruntime sessions).
+- ``zoo.testing``: the plugin test kit (``check_architecture``).
+- ``zoo.cli``: the ``zoo`` command (``main``, ``create_cli``).
 """
 
-from zoo._version import __version__
-from zoo.errors import (
+from zoo._contract import BATCH, LENGTHS, SEQ, IOContract, TensorSpec
+from zoo._errors import (
     CheckpointError,
     ConfigError,
     DataError,
@@ -17,11 +27,12 @@ from zoo.errors import (
     UnknownNameError,
     ZooError,
 )
-from zoo.hookspecs import hookimpl, hookspec
-from zoo.job import ExportJob
-from zoo.manager import Plugins, load_plugins
-from zoo.registry import ModelEntry, Registry
-from zoo.spec import BATCH, LENGTHS, SEQ, Architecture, Exporter, IOContract, TensorSpec
+from zoo._hooks import hookimpl, hookspec
+from zoo._manager import Plugins, load_plugins
+from zoo._spec import Architecture, Exporter, recurrent_num_params
+from zoo._version import __version__
+from zoo.catalog._registry import ModelEntry, Registry
+from zoo.export._job import ExportJob
 
 __all__ = [
     "BATCH",
@@ -49,4 +60,5 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "load_plugins",
+    "recurrent_num_params",
 ]

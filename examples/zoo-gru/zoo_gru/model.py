@@ -6,11 +6,15 @@ from typing import Optional
 
 from torch import Tensor, nn
 
-from zoo.recurrent import pack, unpack
+import zoo.nn
 
 
-class GRUModel(nn.Module):
-    """forward(x, h0=None, lengths=None) -> (y, hidden, h_n), as every zoo architecture."""
+class GRUModel(zoo.nn.Recurrent):
+    """forward(x, h0=None, lengths=None) -> (y, hidden, h_n), as every zoo architecture.
+
+    `zoo.nn.Recurrent` runs `self.rnn` with or without `lengths` (packed in eager and
+    TorchScript, through zoo's op in an export), so every exporter takes `--lengths`.
+    """
 
     def __init__(
         self,
@@ -22,7 +26,7 @@ class GRUModel(nn.Module):
         dropout: float,
     ) -> None:
         super().__init__()
-        self.gru = nn.GRU(
+        self.rnn = nn.GRU(
             input_size,
             hidden_size,
             num_layers,
@@ -38,12 +42,6 @@ class GRUModel(nn.Module):
         lengths: Optional[Tensor] = None,  # noqa: UP045 - TorchScript
     ) -> tuple[Tensor, Tensor, Tensor]:
         # x: (batch, seq, input_size); h0: (num_layers, batch, hidden); lengths: (batch,)
-        if lengths is None:
-            hidden, h_n = self.gru(x, h0)  # (batch, seq, hidden), (num_layers, batch, hidden)
-        elif hasattr(self.gru, "takes_lengths"):  # zoo's export copy: lengths go to its op
-            hidden, h_n = self.gru(x, h0, lengths)
-        else:  # eager and TorchScript: a packed run, zero-padded back to seq
-            packed, h_n = self.gru(pack(x, lengths), h0)
-            hidden = unpack(packed, x.shape[1])
+        hidden, h_n = self.run(x, h0, lengths)  # (batch, seq, hidden), (layers, batch, hidden)
         y = self.head(h_n[-1])  # (batch, output_size): the top layer's final state
         return y, hidden, h_n

@@ -1,0 +1,187 @@
+"""`zoo register`: add a trained checkpoint to a registry TOML file, with its sha256.
+
+No TOML writer is needed: zoo appends one well-formed ``[models.NAME]`` table, escaping
+every string itself, and writes the file atomically after checking that the result parses
+and validates as a registry (so a failed registration leaves the file as it was). The
+checkpoint path is stored relative to the registry file's folder, which must contain it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from zoo._errors import RegistryError
+from zoo._fs import atomic_output
+from zoo._spec import NAME_RULE, valid_name
+from zoo.catalog import _source as models
+from zoo.catalog._registry import ModelEntry, read_registry
+from zoo.catalog._session import App
+from zoo.checkpoint._format import read_checkpoint
+from zoo.checkpoint._provenance import CheckpointWeights
+
+_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+
+
+def toml_string(text: str) -> str:
+    """A TOML basic string: quotes, backslashes and control characters escaped."""
+    out = []
+    for char in text:
+        if char in _ESCAPES:
+            out.append(_ESCAPES[char])
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def toml_value(value: Any) -> str:
+    """A TOML literal for a string, bool, int, float, list or table (inline)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)  # '0.1', '1e-05': both valid TOML floats
+    if isinstance(value, str):
+        return toml_string(value)
+    if isinstance(value, Sequence):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        items = ", ".join(f"{toml_key(str(k))} = {toml_value(v)}" for k, v in value.items())
+        return "{ " + items + " }" if items else "{}"
+    raise TypeError(f"No TOML literal for {type(value).__name__} {value!r}.")
+
+
+def toml_key(key: str) -> str:
+    bare = key and all(c.isascii() and (c.isalnum() or c in "-_") for c in key)
+    return key if bare else toml_string(key)
+
+
+def entry_table(
+    name: str,
+    architecture: str,
+    config: Mapping[str, Any],
+    checkpoint: str,
+    sha256: str,
+    description: str,
+    tags: Sequence[str],
+) -> str:
+    """The `[models.NAME]` table of one trained model."""
+    lines = [
+        f"[models.{toml_key(name)}]",
+        f"architecture = {toml_value(architecture)}",
+        f"description = {toml_value(description)}",
+        f"tags = {toml_value(list(tags))}",
+        f"config = {toml_value(dict(config))}",
+        f"checkpoint = {toml_value(checkpoint)}",
+        f"sha256 = {toml_value(sha256)}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _describe(meta: Mapping[str, Any]) -> str:
+    data = meta.get("data") or {}
+    best = (meta.get("best") or {}).get("val") or {}
+    text = f"{meta['architecture']} trained on {data.get('source', 'unknown data')}"
+    if "rel_mse" in best:
+        text += f" (validation rel_mse {best['rel_mse']:.4g})"
+    elif "accuracy" in best:
+        text += f" (validation accuracy {best['accuracy']:.4g})"
+    return text
+
+
+def register_checkpoint(
+    app: App,
+    checkpoint: Path,
+    name: str,
+    registry: Path,
+    description: str | None = None,
+    tags: Sequence[str] = ("trained",),
+) -> ModelEntry:
+    """Append an entry for `checkpoint` to `registry` (created if missing); returns it.
+
+    The checkpoint is loaded first (safetensors only, shapes checked against its config),
+    so an entry is only ever written for weights zoo can load.
+    """
+    if not valid_name(name):
+        raise RegistryError(f"Invalid model name {name!r}: use {NAME_RULE}.")
+    if name in app.registry.entries:
+        raise RegistryError(
+            f"Model {name!r} is already defined in {app.registry.entries[name].source}. "
+            "Choose another --name."
+        )
+    source = models.from_checkpoint(app, checkpoint)  # refuses anything but loadable weights
+    assert isinstance(source.weights, CheckpointWeights)
+    meta = read_checkpoint(checkpoint).meta
+    folder = registry.resolve().parent
+    target = checkpoint.resolve()
+    if not target.is_relative_to(folder):
+        raise RegistryError(
+            f"Checkpoint {str(checkpoint)!r} is outside the registry file's folder {folder}; "
+            "registry paths are relative to it. Put the registry file in a folder above the "
+            "checkpoint (--registry DIR/registry.toml) or move the checkpoint."
+        )
+    existing = _read_existing(registry)
+    if name in existing:
+        raise RegistryError(f"{registry}: already has a model {name!r}. Choose another --name.")
+    table = entry_table(
+        name,
+        source.arch.name,
+        source.config,
+        Path(os.path.relpath(target, folder)).as_posix(),
+        source.weights.sha256,
+        description if description is not None else _describe(meta),
+        tags,
+    )
+    text = registry.read_text(encoding="utf-8") if registry.exists() else _HEADER
+    if text and not text.endswith("\n"):
+        text += "\n"
+    text += ("\n" if text.strip() else "") + table
+    with atomic_output(registry) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+        try:
+            entries = {e.name: e for e in read_registry(tmp, app.plugins.architectures)}
+        except RegistryError as exc:  # name the real file, not the temporary one
+            raise RegistryError(str(exc).replace(str(tmp), str(registry))) from None
+    return replace(entries[name], source=registry)
+
+
+_HEADER = (
+    "# Trained models added by `zoo register`. Use with `zoo --registry FILE ...`,\n"
+    "# `zoo list --registry FILE` or ZOO_REGISTRY=FILE. Checkpoint paths are relative to\n"
+    "# this file's folder; loading checks each checkpoint's sha256.\n"
+)
+
+
+def _read_existing(registry: Path) -> dict[str, Any]:
+    if not registry.exists():
+        return {}
+    if registry.is_dir():
+        raise RegistryError(f"--registry {str(registry)!r} is a directory; name a TOML file.")
+    try:
+        data = tomllib.loads(registry.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise RegistryError(
+            f"{registry}: invalid TOML ({exc}); fix it before adding to it."
+        ) from None
+    models_table = data.get("models", {})
+    return models_table if isinstance(models_table, dict) else {}

@@ -1,0 +1,85 @@
+"""The session behind every CLI command: plugins, the registry, and named-model lookups.
+
+Nothing here imports torch: listing and describing models works from the specs alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from zoo._errors import UnknownNameError
+from zoo._manager import Plugins, load_plugins
+from zoo._spec import Architecture, Config
+from zoo.catalog._registry import ModelEntry, Registry, builtin_registry, env_registries
+
+
+@dataclass
+class App:
+    """Loaded plugins plus the registry files in effect (built-in, plugins, env, flags)."""
+
+    plugins: Plugins = field(default_factory=load_plugins)
+    extra_registries: Sequence[Path] = ()
+
+    @cached_property
+    def registry(self) -> Registry:
+        paths = [builtin_registry()]
+        paths += [path for path, _ in self.plugins.registry_files]
+        paths += env_registries()
+        paths += list(self.extra_registries)
+        return Registry.load(paths, self.plugins.architectures)
+
+    def entry(self, name: str) -> ModelEntry:
+        return self.registry.get(name)
+
+    def resolve(self, name: str, overrides: Mapping[str, Any] | None = None) -> ResolvedModel:
+        """A registry entry (or, failing that, an architecture at its defaults) with its config."""
+        if name in self.registry.entries:
+            entry = self.registry.entries[name]
+            arch = self.plugins.architecture(entry.architecture)
+        elif name in self.plugins.architectures:
+            arch = self.plugins.architectures[name]
+            entry = ModelEntry(name=name, architecture=name, description=arch.description)
+        else:
+            raise UnknownNameError("model", name, self.registry.entries, "Run `zoo list`.")
+        return ResolvedModel(entry, arch, arch.resolve({**entry.config, **(overrides or {})}))
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A named model with its architecture and full, validated config."""
+
+    entry: ModelEntry
+    arch: Architecture
+    config: Config
+
+    @property
+    def num_params(self) -> int | None:
+        return self.arch.count_params(self.config)
+
+    def summary(self) -> dict[str, Any]:
+        """One row of `zoo list`."""
+        return {
+            "name": self.entry.name,
+            "architecture": self.arch.name,
+            "plugin": self.arch.plugin,
+            "description": self.entry.description or self.arch.description,
+            "tags": list(self.entry.tags),
+            "num_params": self.num_params,
+            "trained": self.entry.checkpoint is not None,
+        }
+
+    def describe(self) -> dict[str, Any]:
+        """What `zoo info` shows."""
+        return {
+            **self.summary(),
+            "config": self.config,
+            "io": self.arch.io(self.config).to_dict(),
+            "supports_lengths": self.arch.supports_lengths,
+            "checkpoint": str(self.entry.checkpoint) if self.entry.checkpoint else None,
+            "sha256": self.entry.sha256,
+            "source": str(self.entry.source) if self.entry.source else None,
+        }

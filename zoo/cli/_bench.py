@@ -1,0 +1,49 @@
+"""`zoo bench`: zoo's speed goals, measured side by side (zoo.bench, docs/benchmarks.md).
+
+Thin like `zoo.cli`: the benchmark code loads only when the command runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from zoo.cli._common import json_option
+
+
+def add_bench_command(cli: click.Group) -> None:
+    """Register bench on the `zoo` group."""
+
+    @cli.command()
+    @click.option(
+        "--full", "mode", flag_value="full", default=True, help="The whole grid (default)."
+    )
+    @click.option("--quick", "mode", flag_value="quick", help="Fewer repeats, no seq-1000 cells.")
+    @click.option("--tiny", "mode", flag_value="tiny", help="Smallest settings: checks it runs.")
+    @click.option(
+        "--section", "sections", multiple=True, help="Run only this section (repeatable)."
+    )
+    @click.option(
+        "--out", type=click.Path(path_type=Path), help="Also write bench.json and bench.md here."
+    )
+    @json_option
+    def bench(mode: str, sections: tuple[str, ...], out: Path | None, as_json: bool) -> None:
+        """Measure zoo's speed goals side by side and print medians and ratios.
+
+        Sections: cli, cli-scale, export, ort-options, inference, efficiency, training.
+        Everything compared is timed in this run, interleaved; each goal is met or missed
+        on a measured ratio (the median over rounds of the two cases' ratio).
+        docs/benchmarks.md explains the sections and the goals.
+
+        \b
+        zoo bench --quick
+        zoo bench --section inference --out bench/
+        """
+        from zoo.bench._report import to_text
+        from zoo.bench._run import run_bench
+
+        result = run_bench(
+            mode, sections or None, out, progress=lambda line: click.echo(line, err=True)
+        )
+        click.echo(result.to_json() if as_json else to_text(result), nl=False)

@@ -1,0 +1,101 @@
+"""The catalogue commands: `zoo list`, `zoo info` and `zoo plugins`.
+
+They work from the plugins' specs and the registry files alone: no torch, onnxruntime or
+numpy is imported (`zoo list` is the command people run most).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from zoo._tables import format_table
+from zoo.catalog._session import App
+from zoo.cli._common import echo_json, json_option, registry_option, session
+
+
+def add_catalog_commands(cli: click.Group) -> None:
+    """Add list, info and plugins to the `zoo` group."""
+
+    @cli.command("list")
+    @click.argument("pattern", required=False)
+    @registry_option("Also list this registry TOML file's models (repeatable).")
+    @json_option
+    @click.pass_context
+    def list_(
+        ctx: click.Context, pattern: str | None, registries: tuple[Path, ...], as_json: bool
+    ) -> None:
+        """List registered models, optionally filtered by an fnmatch PATTERN (e.g. 'lstm*')."""
+        app = session(ctx)
+        if registries:
+            app = App(app.plugins, [*app.extra_registries, *registries])
+        rows = [app.resolve(e.name).summary() for e in app.registry.match(pattern)]
+        if as_json:
+            echo_json(rows)
+            return
+        if not rows:
+            click.echo(f"No model matches {pattern!r}. Run `zoo list` for all.")
+            return
+        table = [
+            (r["name"], r["architecture"], r["plugin"], r["num_params"], r["description"])
+            for r in rows
+        ]
+        click.echo(format_table(("NAME", "ARCH", "PLUGIN", "PARAMS", "DESCRIPTION"), table))
+
+    @cli.command()
+    @click.argument("name")
+    @json_option
+    @click.pass_context
+    def info(ctx: click.Context, name: str, as_json: bool) -> None:
+        """Describe model NAME: config, I/O contract with shapes, parameter count."""
+        data = session(ctx).resolve(name).describe()
+        if as_json:
+            echo_json(data)
+            return
+        click.echo(f"{data['name']}: {data['description']}")
+        click.echo(f"  architecture  {data['architecture']} (plugin {data['plugin']})")
+        click.echo(
+            f"  parameters    {data['num_params'] if data['num_params'] is not None else '-'}"
+        )
+        if data["checkpoint"]:
+            click.echo(f"  checkpoint    {data['checkpoint']} (sha256 {data['sha256']})")
+        click.echo("  config")
+        for key, value in data["config"].items():
+            click.echo(f"    {key:<14}{value}")
+        for section in ("inputs", "outputs"):
+            click.echo(f"  {section}")
+            for tname, t in data["io"][section].items():
+                dims = ", ".join(str(d) for d in t["shape"])
+                click.echo(f"    {tname:<8}({dims}) {t['dtype']}")
+        click.echo(f"  dynamic axes  {', '.join(data['io']['dynamic_axes'])}")
+        lengths = "yes (zoo export --lengths)" if data["supports_lengths"] else "no"
+        click.echo(f"  lengths input {lengths}")
+
+    @cli.command("plugins")
+    @json_option
+    @click.pass_context
+    def plugins_(ctx: click.Context, as_json: bool) -> None:
+        """Show each plugin: its distribution, version, hooks and what it registered."""
+        loaded = session(ctx).plugins
+        archs = loaded.architectures
+        exporters = loaded.exporters
+        rows = []
+        for info in loaded.infos.values():
+            row = info.to_dict()
+            row["architectures"] = sorted(a for a, s in archs.items() if s.plugin == info.name)
+            row["exporters"] = sorted(e for e, s in exporters.items() if s.plugin == info.name)
+            rows.append(row)
+        if as_json:
+            echo_json({"plugins": rows, "problems": [str(p) for p in loaded.problems]})
+            return
+        table = [
+            (
+                r["name"],
+                f"{r['distribution']} {r['version']}",
+                ", ".join(r["architectures"] + r["exporters"]) or "-",
+                ", ".join(r["hooks"]),
+            )
+            for r in rows
+        ]
+        click.echo(format_table(("PLUGIN", "DISTRIBUTION", "PROVIDES", "HOOKS"), table))

@@ -1,0 +1,58 @@
+"""What every command module shares: the session in the click context, JSON output, the
+`--set` error rule, the command line as given.
+
+Importing it imports neither torch nor onnxruntime.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from zoo._errors import ConfigError
+from zoo.catalog._session import App
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: `ctx.meta` key of the command line as given (`zoo train --nproc` passes it on).
+ARGV = "zoo.argv"
+
+
+def echo_json(data: Any) -> None:
+    """Print `data` as indented JSON (the `--json` output of every command)."""
+    click.echo(json.dumps(data, indent=2, sort_keys=False))
+
+
+def session(ctx: click.Context) -> App:
+    """The session the `zoo` group created for this invocation."""
+    app = ctx.find_object(App)
+    assert app is not None, "the zoo group creates the App"
+    return app
+
+
+@contextlib.contextmanager
+def set_errors() -> Iterator[None]:
+    """A bad --set value is a usage error (exit 2), like any other bad option value."""
+    try:
+        yield
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--set'") from None
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def registry_option(help: str) -> Callable[[F], F]:
+    """`--registry FILE`, repeatable, into the `registries` parameter."""
+    return click.option(
+        "--registry",
+        "registries",
+        multiple=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=help,
+    )

@@ -1,0 +1,229 @@
+"""The export commands: `zoo export` and `zoo verify`, with their parity table.
+
+Thin like the rest of `zoo.cli`: parse arguments, call zoo.export._pipeline and _verify,
+print. Importing this module imports neither torch nor onnxruntime; the commands import
+them through the pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from zoo._errors import ZooError
+from zoo._spec import parse_assignments
+from zoo._tables import format_table
+from zoo.cli._common import echo_json, json_option, session, set_errors
+
+if TYPE_CHECKING:
+    from zoo.parity._check import ParityReport
+
+
+def _parity_table(reports: Sequence[ParityReport]) -> str:
+    rows = []
+    for report in reports:
+        for row in report.rows():
+            rows.append(
+                (
+                    report.artifact,
+                    row["output"],
+                    row["cases"],
+                    _sci(row["max_abs"]),
+                    _sci(row["max_rel"]),
+                    f"{report.atol:g}",
+                    f"{report.rtol:g}",
+                    _verdict(row),
+                )
+            )
+    headers = ("ARTIFACT", "OUTPUT", "CASES", "MAX ABS", "MAX REL", "ATOL", "RTOL", "RESULT")
+    return format_table(headers, rows)
+
+
+def _verdict(row: dict[str, Any]) -> str:
+    if row.get("advisory"):  # a lossy format, judged by its task metric row instead
+        return "info" + (f" (outside tolerance: {row['problem']})" if row["problem"] else "")
+    return "pass" if row["passed"] else f"FAIL {row['problem']}"
+
+
+def _sci(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2e}"
+
+
+def _failure_lines(reports: Sequence[ParityReport]) -> list[str]:
+    """One line per failing artifact: how many checks failed and the first one."""
+    lines = []
+    for report in reports:
+        if report.failures:
+            first = report.failures[0]
+            lines.append(
+                f"{report.artifact}: {len(report.failures)} of {len(report.checks)} checks "
+                f"failed; first: output {first.output!r} at {first.case}: {first.problem}"
+            )
+    return lines
+
+
+tolerance = click.FloatRange(min=0.0, min_open=True)
+
+ort_provider_option = click.option(
+    "--ort-provider",
+    type=click.Choice(["cpu", "cuda"]),
+    default="cpu",
+    show_default=True,
+    help="onnxruntime execution provider of the ONNX parity check (cuda: onnxruntime-gpu).",
+)
+
+
+def add_export_commands(cli: click.Group) -> None:
+    """Register export and verify on the `zoo` group."""
+
+    @cli.command("export")
+    @click.argument("name", required=False)
+    @click.option(
+        "--checkpoint",
+        type=click.Path(path_type=Path),
+        help="Export a trained checkpoint directory instead of a registry entry.",
+    )
+    @click.option("--onnx", "formats", flag_value="onnx", multiple=True, help="ONNX (onnxruntime).")
+    @click.option(
+        "--torchscript", "formats", flag_value="torchscript", multiple=True, help="TorchScript."
+    )
+    @click.option("--pt2", "formats", flag_value="pt2", multiple=True, help="torch.export .pt2.")
+    @click.option("--format", "formats", multiple=True, help="Any registered exporter by name.")
+    @click.option("--all", "all_formats", is_flag=True, help="Every registered exporter.")
+    @click.option(
+        "--out", type=click.Path(path_type=Path), default=Path("exports"), show_default=True
+    )
+    @click.option(
+        "--opset", type=click.IntRange(17, 23), default=18, show_default=True, help="ONNX opset."
+    )
+    @click.option("--legacy", is_flag=True, help="ONNX via the deprecated TorchScript exporter.")
+    @click.option(
+        "--lengths",
+        is_flag=True,
+        help="Add the input `lengths` (int64, (batch,)): valid steps per padded sequence.",
+    )
+    @click.option(
+        "--atol", type=tolerance, help="Absolute tolerance (default: the exporter's, 1e-4)."
+    )
+    @click.option(
+        "--rtol", type=tolerance, help="Relative tolerance (default: the exporter's, 1e-3)."
+    )
+    @click.option("--seed", type=int, default=0, show_default=True, help="Seed of random weights.")
+    @click.option(
+        "--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Config override."
+    )
+    @ort_provider_option
+    @json_option
+    @click.pass_context
+    def export(
+        ctx: click.Context,
+        name: str | None,
+        checkpoint: Path | None,
+        formats: tuple[str, ...],
+        all_formats: bool,
+        out: Path,
+        opset: int,
+        legacy: bool,
+        lengths: bool,
+        atol: float | None,
+        rtol: float | None,
+        seed: int,
+        assignments: tuple[str, ...],
+        ort_provider: str,
+        as_json: bool,
+    ) -> None:
+        """Export model NAME (or --checkpoint DIR) and prove parity with PyTorch.
+
+        Each artifact is loaded back in its own runtime and compared with eager PyTorch on
+        every output (y, hidden, h_n, c_n) at shapes never traced, with and without initial
+        states, and chunk by chunk for unidirectional models. Only artifacts that pass are
+        written to --out; a JSON report goes beside them. Exit status 1 if any fails.
+
+        With --lengths the artifacts also take `lengths` (each sequence's valid steps in a
+        padded batch) and parity runs on padded batches with mixed lengths instead.
+
+        \b
+        zoo export bilstm --onnx
+        zoo export bilstm --all --lengths
+        zoo export lstm --all --out build/
+        zoo export --checkpoint runs/lstm --onnx
+        zoo export lstm --onnx --ort-provider cuda      # parity on the GPU
+        """
+        from zoo.catalog import _source as models
+        from zoo.export._pipeline import export_model
+
+        app = session(ctx)
+        if (name is None) == (checkpoint is None):
+            raise click.UsageError("Give a model NAME or --checkpoint DIR (one of them).")
+        chosen = sorted(app.plugins.exporters) if all_formats else list(dict.fromkeys(formats))
+        exporters = [app.plugins.exporter(f) for f in chosen or ["onnx"]]
+        if checkpoint is not None:
+            if assignments:
+                raise click.UsageError("--set cannot change a checkpoint's config.")
+            source = models.from_checkpoint(app, checkpoint)
+        else:
+            assert name is not None
+            with set_errors():
+                source = models.from_name(app, name, parse_assignments(assignments), seed=seed)
+        summary = export_model(
+            source,
+            exporters,
+            out,
+            opset=opset,
+            legacy=legacy,
+            atol=atol,
+            rtol=rtol,
+            lengths=lengths,
+            progress=lambda line: click.echo(line, err=True),
+            ort_provider=ort_provider,
+        )
+        reports = [a.report for a in summary.artifacts if a.report is not None]
+        if as_json:
+            echo_json(summary.to_dict())
+        else:
+            click.echo(_parity_table(reports))
+            click.echo(f"report: {summary.report_path}")
+        errors = [f"{a.exporter}: {a.error}" for a in summary.artifacts if a.error]
+        errors += _failure_lines(reports)
+        if errors:
+            raise ZooError("Export failed; nothing failing was written.\n  " + "\n  ".join(errors))
+
+    @cli.command()
+    @click.argument("artifact", type=click.Path(path_type=Path))
+    @click.option(
+        "--checkpoint",
+        type=click.Path(path_type=Path),
+        help="The checkpoint it was exported from (default: the one recorded in it).",
+    )
+    @click.option("--atol", type=tolerance, help="Absolute tolerance (default: the exporter's).")
+    @click.option("--rtol", type=tolerance, help="Relative tolerance (default: the exporter's).")
+    @ort_provider_option
+    @json_option
+    @click.pass_context
+    def verify(
+        ctx: click.Context,
+        artifact: Path,
+        checkpoint: Path | None,
+        atol: float | None,
+        rtol: float | None,
+        ort_provider: str,
+        as_json: bool,
+    ) -> None:
+        """Re-run the parity check of an exported ARTIFACT against PyTorch.
+
+        The reference model is rebuilt from the artifact's zoo metadata: the same seeded
+        random weights, or the checkpoint it was exported from (sha256 checked).
+        Exit status 1 if any output differs.
+        """
+        from zoo.export._verify import verify_artifact
+
+        report = verify_artifact(session(ctx), artifact, checkpoint, atol, rtol, ort_provider)
+        if as_json:
+            echo_json(report.to_dict())
+        else:
+            click.echo(_parity_table([report]))
+        if not report.passed:
+            raise ZooError("Parity failed:\n  " + "\n  ".join(_failure_lines([report])))

@@ -1,0 +1,218 @@
+"""The commands on a trained model: `zoo eval`, `predict`, `inspect` and `register`.
+
+Thin like `zoo.cli`: parse arguments, call zoo.inference and zoo.catalog._register, print. Nothing
+heavy is imported at module level (torch and numpy load inside the commands), so
+`zoo --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from zoo._tables import format_table
+from zoo.cli._common import echo_json, json_option, session
+from zoo.cli._options import trained_options
+
+if TYPE_CHECKING:
+    from zoo.inference._trained import TrainedModel
+
+
+def _load(ctx: click.Context, name: str | None, checkpoint: Path | None) -> TrainedModel:
+    from zoo.inference._trained import load_trained
+
+    if (name is None) == (checkpoint is None):
+        raise click.UsageError("Give a trained model NAME or --checkpoint DIR (one of them).")
+    return load_trained(session(ctx), checkpoint=checkpoint, name=name)
+
+
+def add_trained_commands(cli: click.Group) -> None:
+    """Register eval, predict, inspect and register on the `zoo` group."""
+
+    @cli.command("eval")
+    @trained_options
+    @click.option(
+        "--seed", type=click.IntRange(min=0), help="Built-in task: seed of the test split."
+    )
+    @click.option(
+        "--seq-len", type=click.IntRange(min=2), help="Built-in task: test at another length."
+    )
+    @json_option
+    @click.pass_context
+    def eval_(
+        ctx: click.Context,
+        name: str | None,
+        checkpoint: Path | None,
+        source: str,
+        seed: int | None,
+        seq_len: int | None,
+        as_json: bool,
+    ) -> None:
+        """Metrics of a trained model on --data, scaled as in training.
+
+        A built-in task gives a fresh test split (never seen in training); a CSV file
+        gives every window that has a target.
+
+        \b
+        zoo eval --checkpoint runs/lstm --data sine
+        zoo eval --checkpoint runs/adding --data adding --seq-len 100
+        """
+        from zoo.inference._metrics import format_metrics
+        from zoo.inference._trained import evaluate
+
+        trained = _load(ctx, name, checkpoint)
+        result = evaluate(trained, source, seed=seed, seq_len=seq_len)
+        if as_json:
+            echo_json(result.to_dict())
+            return
+        click.echo(
+            f"{trained.source.name} on {source} ({result.samples} sequences): "
+            f"{format_metrics(result.metrics)}"
+        )
+
+    @cli.command()
+    @trained_options
+    @click.option(
+        "--runtime",
+        type=click.Choice(["torch", "onnx"]),
+        default="torch",
+        show_default=True,
+        help="Run eager PyTorch, or the exported ONNX model (--artifact) in onnxruntime.",
+    )
+    @click.option(
+        "--artifact",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="With --runtime onnx: an ONNX file exported from this checkpoint.",
+    )
+    @json_option
+    @click.pass_context
+    def predict(
+        ctx: click.Context,
+        name: str | None,
+        checkpoint: Path | None,
+        source: str,
+        runtime: str,
+        artifact: Path | None,
+        as_json: bool,
+    ) -> None:
+        """Predictions of a trained model on --data, in the target's own units.
+
+        For a CSV file, one row per window: ROW is the file row (0-based, header not
+        counted) the prediction is for; the last windows forecast past the end of the
+        file, where TRUTH is empty. The file needs the feature columns the model was
+        trained with; the target column is optional.
+
+        \b
+        zoo predict --checkpoint runs/prices --data new.csv --json
+        zoo predict --checkpoint runs/prices --data new.csv --runtime onnx \\
+            --artifact exports/prices.onnx
+        """
+        from zoo.inference._trained import artifact_predictor
+        from zoo.inference._trained import predict as run_predict
+
+        if (runtime == "onnx") != (artifact is not None):
+            raise click.UsageError("--runtime onnx and --artifact FILE go together.")
+        trained = _load(ctx, name, checkpoint)
+        predictor = (
+            None if artifact is None else artifact_predictor(session(ctx), trained, artifact)
+        )
+        rows = run_predict(trained, source, predictor)
+        if as_json:
+            echo_json(rows)
+            return
+        headers = ["ROW", "PREDICTION", "TRUTH"]
+        if rows and "probability" in rows[0]:
+            headers.insert(2, "PROBABILITY")
+        table = [
+            [
+                r["row"],
+                _cell(r["prediction"]),
+                *([f"{r['probability']:.3f}"] if "probability" in r else []),
+                _cell(r["truth"]),
+            ]
+            for r in rows
+        ]
+        click.echo(format_table(headers, table))
+
+    @cli.command()
+    @trained_options
+    @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for PNGs.")
+    @click.option("--seed", type=click.IntRange(min=0), help="Built-in task: test split seed.")
+    @click.option("--seq-len", type=click.IntRange(min=2), help="Built-in task: sequence length.")
+    @click.pass_context
+    def inspect(
+        ctx: click.Context,
+        name: str | None,
+        checkpoint: Path | None,
+        source: str,
+        out: Path,
+        seed: int | None,
+        seq_len: int | None,
+    ) -> None:
+        """Draw a trained model: hidden state over time, predictions vs truth.
+
+        Writes hidden.png (the hidden state of the first sequence, units by time steps)
+        and, for regression, predictions.png. Needs matplotlib (pip install 'zoo-rnn[plot]').
+
+        \b
+        zoo inspect --checkpoint runs/lstm --data sine --out plots/
+        """
+        from zoo.inference._trained import inspect as run_inspect
+
+        trained = _load(ctx, name, checkpoint)
+        for path in run_inspect(trained, source, out, seed=seed, seq_len=seq_len):
+            click.echo(f"wrote {path}")
+
+    @cli.command()
+    @click.option(
+        "--checkpoint",
+        type=click.Path(path_type=Path),
+        required=True,
+        help="A checkpoint directory written by `zoo train`.",
+    )
+    @click.option("--name", required=True, help="The model's name in the registry.")
+    @click.option(
+        "--registry",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=Path("zoo-registry.toml"),
+        show_default=True,
+        help="The registry TOML file to add to (created if missing).",
+    )
+    @click.option("--description", help="Description (default: architecture, data, metric).")
+    @click.option("--tag", "tags", multiple=True, help="Tag (repeatable; default: trained).")
+    @click.pass_context
+    def register(
+        ctx: click.Context,
+        checkpoint: Path,
+        name: str,
+        registry: Path,
+        description: str | None,
+        tags: tuple[str, ...],
+    ) -> None:
+        """Add a trained checkpoint to a registry file under NAME, with its sha256.
+
+        Loading the model by name later checks the sha256 and refuses changed weights.
+
+        \b
+        zoo register --checkpoint runs/lstm --name lstm-sine --registry models.toml
+        zoo list --registry models.toml
+        zoo --registry models.toml export lstm-sine --onnx
+        """
+        from zoo.catalog._register import register_checkpoint
+
+        entry = register_checkpoint(
+            session(ctx), checkpoint, name, registry, description, tags or ("trained",)
+        )
+        click.echo(
+            f"registered {entry.name} in {registry}: {entry.checkpoint} (sha256 {entry.sha256})"
+        )
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)

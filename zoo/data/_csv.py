@@ -1,0 +1,326 @@
+"""CSV time series: parsed, windowed chronologically, split and standardized.
+
+The window ending at row ``i`` predicts the target at row ``i + H`` (the horizon). The
+first windows train and the last ``val_fraction`` validate; features (and a regression
+target) are standardized with statistics of the training rows only. Every malformed input
+is a `DataError` naming the file, row and column. Importing this module imports no numpy.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from zoo._errors import DataError, did_you_mean
+from zoo._fs import sha256_bytes
+from zoo.data._spec import (
+    CLASSIFICATION,
+    REGRESSION,
+    TASKS,
+    DataOptions,
+    Dataset,
+    DataSpec,
+    Scaling,
+    Split,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@dataclass(frozen=True)
+class Table:
+    """A CSV file's header and rows, as text."""
+
+    path: Path
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    sha256: str
+
+    def column(self, name: str) -> list[str]:
+        if name not in self.columns:
+            message = f"{self.path}: no column {name!r}."
+            guess = did_you_mean(name, self.columns)
+            if guess:
+                message += f" Did you mean {guess!r}?"
+            raise DataError(f"{message} Columns: {', '.join(self.columns)}.")
+        index = self.columns.index(name)
+        return [row[index] for row in self.rows]
+
+    def numeric(self, name: str) -> np.ndarray:
+        """A column as float64; the first empty, non-numeric or non-finite cell is an error."""
+        import numpy as np
+
+        values = self.column(name)
+        out = np.empty(len(values), dtype=np.float64)
+        for i, text in enumerate(values):
+            out[i] = _number(self.path, i, name, text)
+        return out
+
+
+def _number(path: Path, row: int, column: str, text: str) -> float:
+    where = f"{path}: row {row + 1} (line {row + 2}), column {column!r}"
+    if not text.strip():
+        raise DataError(f"{where} is empty. Fill or drop the row, or leave the column out.")
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataError(
+            f"{where}: {text!r} is not a number. Clean the file, or leave the column out "
+            "with --features."
+        ) from None
+    if not math.isfinite(value):
+        raise DataError(f"{where}: {text!r} is not a finite number.")
+    return value
+
+
+def read_table(path: Path) -> Table:
+    """Parse a CSV file with a header row; every row must have as many fields as the header."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"CSV file {str(path)!r} not found.") from None
+    except OSError as exc:
+        raise DataError(f"Cannot read CSV file {str(path)!r}: {exc.strerror}.") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
+    try:
+        records = [r for r in csv.reader(text.splitlines()) if any(c.strip() for c in r)]
+    except csv.Error as exc:
+        raise DataError(f"{path}: not a valid CSV file ({exc}).") from None
+    if not records:
+        raise DataError(f"{path}: empty file; expected a header row and data rows.")
+    columns = tuple(c.strip() for c in records[0])
+    duplicates = sorted({c for c in columns if columns.count(c) > 1})
+    if duplicates or not all(columns):
+        problem = f"duplicate column(s) {duplicates}" if duplicates else "an empty column name"
+        raise DataError(f"{path}: the header has {problem}; every column needs a unique name.")
+    rows = []
+    for number, record in enumerate(records[1:], 1):
+        if len(record) != len(columns):
+            raise DataError(
+                f"{path}: row {number} has {len(record)} fields, the header has "
+                f"{len(columns)} ({', '.join(columns)})."
+            )
+        rows.append(tuple(c.strip() for c in record))
+    return Table(path, columns, tuple(rows), sha256_bytes(raw))
+
+
+def _windows(values: np.ndarray, window: int, ends: np.ndarray) -> np.ndarray:
+    """`values` (rows, features) cut into the windows that end at rows `ends`."""
+    import numpy as np
+
+    view = np.lib.stride_tricks.sliding_window_view(values, window, axis=0)  # (n', f, window)
+    return np.ascontiguousarray(view[ends - window + 1].transpose(0, 2, 1))  # (k, window, f)
+
+
+def _check_window(path: Path, rows: int, window: int, horizon: int, needed: int) -> None:
+    if window < 1:
+        raise DataError(f"--window must be at least 1, got {window}.")
+    if horizon < 0:
+        raise DataError(f"--horizon must be 0 or more, got {horizon}.")
+    windows = rows - window - horizon + 1
+    if windows < needed:
+        raise DataError(
+            f"{path}: too few rows ({rows}) for --window {window} and --horizon {horizon}: "
+            f"that makes {max(windows, 0)} window(s), at least {needed} needed "
+            f"({window + horizon + needed - 1} rows). Use a smaller --window/--horizon or "
+            "more data."
+        )
+
+
+def _default_features(table: Table, target: str, task: str) -> tuple[str, ...]:
+    """Every numeric column; a classification label is never a feature.
+
+    A column is numeric when all its non-empty cells parse as numbers, so that an empty
+    cell in a numeric column is reported rather than the column silently left out.
+    """
+    features = []
+    for name in table.columns:
+        if task == CLASSIFICATION and name == target:
+            continue
+        try:
+            [float(v) for v in table.column(name) if v]
+        except ValueError:
+            continue
+        features.append(name)
+    if not features:
+        raise DataError(
+            f"{table.path}: no numeric column to use as a feature. Columns: "
+            f"{', '.join(table.columns)}; choose them with --features."
+        )
+    return tuple(features)
+
+
+def _labels(table: Table, target: str) -> tuple[list[str], tuple[str, ...]]:
+    labels = table.column(target)
+    for i, label in enumerate(labels):
+        if not label:
+            raise DataError(f"{table.path}: row {i + 1} (line {i + 2}) has an empty label.")
+    classes = tuple(sorted(set(labels), key=_label_order))
+    if len(classes) < 2:
+        raise DataError(
+            f"{table.path}: column {target!r} has {len(classes)} distinct label(s) "
+            f"({', '.join(classes)}); classification needs at least 2."
+        )
+    return labels, classes
+
+
+def _label_order(label: str) -> tuple[int, float, str]:
+    """Numeric labels in numeric order, then text labels alphabetically."""
+    try:
+        return (0, float(label), label)
+    except ValueError:
+        return (1, 0.0, label)
+
+
+def csv_dataset(path: Path, options: DataOptions) -> Dataset:
+    """Windows of a CSV time series, split chronologically and standardized (train stats)."""
+    import numpy as np
+
+    if options.target is None:
+        raise DataError(f"{path}: a CSV source needs --target COLUMN (the column to predict).")
+    if options.seq_len is not None or options.samples is not None:
+        raise DataError(
+            "--seq-len and --samples size built-in tasks; a CSV source uses --window and its rows."
+        )
+    task = options.task or REGRESSION
+    if task not in TASKS:
+        raise DataError(f"--task must be one of {', '.join(TASKS)}, got {task!r}.")
+    if not 0.0 < options.val_fraction < 1.0:
+        raise DataError(f"--val-fraction must be in (0, 1), got {options.val_fraction}.")
+    if options.window is None:
+        raise DataError(f"{path}: a CSV source needs --window N (the steps each sample sees).")
+    table = read_table(path)
+    target = options.target
+    table.column(target)  # a clear error for a missing target before anything else
+    features = options.features or _default_features(table, target, task)
+    horizon = options.horizon if options.horizon is not None else _default_horizon(task)
+    _check_window(path, len(table.rows), options.window, horizon, needed=2)
+    values = np.stack([table.numeric(f) for f in features], axis=1)  # (rows, features)
+    window = options.window
+    ends = np.arange(window - 1, len(table.rows) - horizon)  # rows where windows end
+    n_val = min(len(ends) - 1, max(1, round(len(ends) * options.val_fraction)))
+    n_train = len(ends) - n_val
+    # Statistics of the rows the training windows see (no peeking at validation rows).
+    seen = values[: ends[n_train - 1] + 1]
+    scaling = _fit_scaling(seen)
+    x = scaling.scale_x(_windows(values, window, ends))  # (windows, window, features)
+    target_rows = ends + horizon
+    classes: tuple[str, ...] = ()
+    if task == CLASSIFICATION:
+        labels, classes = _labels(table, target)
+        index = {c: i for i, c in enumerate(classes)}
+        y = np.asarray([index[labels[r]] for r in target_rows], dtype=np.int64)  # (windows,)
+    else:
+        raw_y = table.numeric(target)[target_rows]
+        train_y = raw_y[:n_train]
+        y_std = float(train_y.std())
+        scaling = replace(scaling, y_mean=float(train_y.mean()), y_std=y_std if y_std > 0 else 1.0)
+        y = scaling.scale_y(raw_y)[:, None]  # (windows, 1)
+    spec = DataSpec(
+        kind="csv",
+        source=path.name,
+        task=task,
+        input_size=len(features),
+        output_size=len(classes) if task == CLASSIFICATION else 1,
+        seq_len=window,
+        target=target,
+        features=tuple(features),
+        horizon=horizon,
+        val_fraction=options.val_fraction,
+        classes=classes,
+        scaling=scaling,
+        file_sha256=table.sha256,
+    )
+    train = Split(x[:n_train], y[:n_train], target_rows[:n_train])
+    val = Split(x[n_train:], y[n_train:], target_rows[n_train:])
+    return Dataset(spec, train, val)
+
+
+def _default_horizon(task: str) -> int:
+    """Forecast the next row; classify the window's last row."""
+    return 1 if task == REGRESSION else 0
+
+
+def _fit_scaling(values: np.ndarray) -> Scaling:
+    mean = values.mean(axis=0)
+    std = values.std(axis=0)
+    std = [float(s) if s > 0 else 1.0 for s in std]  # a constant column stays as it is
+    return Scaling(tuple(float(m) for m in mean), tuple(std))
+
+
+@dataclass
+class Windows:
+    """Inputs for prediction: windows `x`, the row each prediction is for (may lie past the
+    end of the file), and the scaled targets where the file has them (else None)."""
+
+    x: np.ndarray
+    rows: np.ndarray
+    y: np.ndarray | None
+    has_target: np.ndarray
+
+
+def csv_windows(spec: DataSpec, path: Path, labelled: bool) -> Windows:
+    """Every window of a CSV file, cut and scaled as `spec` says.
+
+    With `labelled`, only windows whose target row exists (evaluation); otherwise also the
+    last `horizon` windows, whose targets lie in the future (forecasting).
+    """
+    import numpy as np
+
+    assert spec.scaling is not None and spec.horizon is not None
+    table = read_table(path)
+    missing = [c for c in spec.features if c not in table.columns]
+    if missing:
+        raise DataError(
+            f"{path}: missing feature column(s) {missing} the model was trained with. "
+            f"Columns: {', '.join(table.columns)}."
+        )
+    window, horizon = spec.seq_len, spec.horizon
+    rows = len(table.rows)
+    _check_window(path, rows, window, horizon if labelled else 0, needed=1)
+    values = np.stack([table.numeric(f) for f in spec.features], axis=1)  # (rows, features)
+    last = rows - horizon if labelled else rows
+    ends = np.arange(window - 1, last)
+    target_rows = ends + horizon
+    x = spec.scaling.scale_x(_windows(values, window, ends))  # (windows, window, features)
+    has_target = target_rows < rows
+    target = spec.target
+    if target is None or target not in table.columns:
+        if labelled:
+            table.column(str(target))  # the missing-column error
+        return Windows(x, target_rows, None, np.zeros(len(ends), dtype=bool))
+    known = target_rows[has_target]
+    if spec.task == CLASSIFICATION:
+        labels = table.column(target)
+        index = {c: i for i, c in enumerate(spec.classes)}
+        unknown = sorted({labels[r] for r in known} - set(index))
+        if unknown:
+            raise DataError(
+                f"{path}: label(s) {unknown} in column {target!r} were not seen in training; "
+                f"the model knows {', '.join(spec.classes)}."
+            )
+        y = np.full(len(ends), -1, dtype=np.int64)
+        y[has_target] = [index[labels[r]] for r in known]
+    else:
+        raw = table.numeric(target) if labelled else _partial_numeric(table, target, known)
+        y = np.full((len(ends), 1), np.nan, dtype=np.float32)
+        y[has_target, 0] = spec.scaling.scale_y(raw[known])
+    return Windows(x, target_rows, y, has_target)
+
+
+def _partial_numeric(table: Table, column: str, rows: np.ndarray) -> np.ndarray:
+    """The target column as numbers, checked only on the rows that are targets."""
+    import numpy as np
+
+    values = table.column(column)
+    out = np.full(len(values), np.nan)
+    for r in rows:
+        out[r] = _number(table.path, int(r), column, values[r])
+    return out

@@ -1,0 +1,188 @@
+"""What every data source produces, and the description saved with a trained model.
+
+A `Dataset` is float32 sequences `x` (n, seq, features) with targets `y`, split into train
+and validation, plus a `DataSpec` that says how they were made (source, task, window,
+columns, scaling, class labels). The spec is saved in the checkpoint's config.json, so
+`zoo eval` / `zoo predict` can rebuild the same windows and apply the same scaling to new
+data. Importing this module imports no numpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from zoo._errors import DataError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+REGRESSION = "regression"
+CLASSIFICATION = "classification"
+TASKS = (REGRESSION, CLASSIFICATION)
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """What the user chose for a data source; `None` means the source's default."""
+
+    seq_len: int | None = None
+    samples: int | None = None
+    target: str | None = None
+    features: tuple[str, ...] | None = None
+    window: int | None = None
+    horizon: int | None = None
+    task: str | None = None
+    val_fraction: float = 0.2
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Per-feature standardization `(x - mean) / std`, and the target's for regression."""
+
+    x_mean: tuple[float, ...]
+    x_std: tuple[float, ...]
+    y_mean: float = 0.0
+    y_std: float = 1.0
+
+    @classmethod
+    def identity(cls, features: int) -> Scaling:
+        return cls((0.0,) * features, (1.0,) * features)
+
+    def scale_x(self, x: np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        mean = np.asarray(self.x_mean, dtype=np.float64)
+        std = np.asarray(self.x_std, dtype=np.float64)
+        return ((x - mean) / std).astype(np.float32)
+
+    def scale_y(self, y: np.ndarray) -> np.ndarray:
+        return ((y - self.y_mean) / self.y_std).astype("float32")
+
+    def unscale_y(self, y: np.ndarray) -> np.ndarray:
+        return (y * self.y_std + self.y_mean).astype("float64")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "x_mean": list(self.x_mean),
+            "x_std": list(self.x_std),
+            "y_mean": self.y_mean,
+            "y_std": self.y_std,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Scaling:
+        return cls(
+            tuple(float(v) for v in data["x_mean"]),
+            tuple(float(v) for v in data["x_std"]),
+            float(data["y_mean"]),
+            float(data["y_std"]),
+        )
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """How a dataset was made: saved in config.json as `data` so it can be made again.
+
+    `seq_len` is the sequence length (a built-in task's, or a CSV window). `classes` are the
+    class labels of a classification task, in the order of the model's outputs.
+    """
+
+    kind: str  # "builtin" | "csv"
+    source: str  # the task name, or the CSV file's name
+    task: str
+    input_size: int
+    output_size: int
+    seq_len: int
+    seed: int | None = None
+    samples: int | None = None
+    target: str | None = None
+    features: tuple[str, ...] = ()
+    horizon: int | None = None
+    val_fraction: float | None = None
+    classes: tuple[str, ...] = ()
+    scaling: Scaling | None = None
+    file_sha256: str | None = None
+    #: Sequences have different lengths (padded, with `lengths`); `seq_len` is the longest.
+    variable_length: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "source": self.source,
+            "task": self.task,
+            "input_size": self.input_size,
+            "output_size": self.output_size,
+            "seq_len": self.seq_len,
+            "seed": self.seed,
+            "samples": self.samples,
+            "target": self.target,
+            "features": list(self.features),
+            "horizon": self.horizon,
+            "val_fraction": self.val_fraction,
+            "classes": list(self.classes),
+            "scaling": self.scaling.to_dict() if self.scaling else None,
+            "file_sha256": self.file_sha256,
+            "variable_length": self.variable_length,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DataSpec:
+        try:
+            scaling = data.get("scaling")
+            return cls(
+                kind=str(data["kind"]),
+                source=str(data["source"]),
+                task=str(data["task"]),
+                input_size=int(data["input_size"]),
+                output_size=int(data["output_size"]),
+                seq_len=int(data["seq_len"]),
+                seed=data.get("seed"),
+                samples=data.get("samples"),
+                target=data.get("target"),
+                features=tuple(data.get("features") or ()),
+                horizon=data.get("horizon"),
+                val_fraction=data.get("val_fraction"),
+                classes=tuple(str(c) for c in data.get("classes") or ()),
+                scaling=Scaling.from_dict(scaling) if scaling else None,
+                file_sha256=data.get("file_sha256"),
+                variable_length=bool(data.get("variable_length", False)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"Malformed 'data' description in a checkpoint: {exc!r}.") from None
+
+    def describe(self) -> str:
+        """'adding (seq 50, 10000 samples, regression)'"""
+        if self.kind == "builtin":
+            return f"{self.source} (seq {self.seq_len}, {self.samples} samples, {self.task})"
+        return (
+            f"{self.source} (target {self.target!r}, window {self.seq_len}, "
+            f"horizon {self.horizon}, {self.task})"
+        )
+
+
+@dataclass
+class Split:
+    """Model-ready arrays: `x` (n, seq, features) float32, scaled; `y` (n, 1) float32 scaled
+    targets for regression or (n,) int64 class indices for classification."""
+
+    x: np.ndarray
+    y: np.ndarray
+    #: For CSV windows: the row (0-based, header excluded) each target comes from.
+    rows: np.ndarray | None = None
+    #: For variable-length data: each sequence's valid steps (n,) int64; `x` is zero-padded
+    #: past them, and models run on packed sequences (the forward's `lengths`).
+    lengths: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+
+@dataclass
+class Dataset:
+    """A training and a validation split of one source, with its description."""
+
+    spec: DataSpec
+    train: Split
+    val: Split

@@ -1,0 +1,238 @@
+"""Export a model with every chosen exporter, prove parity, and install only what passes.
+
+For each exporter: write to a temporary file beside the destination, load it back in its own
+runtime, compare every output against eager PyTorch on shapes never traced, embed the parity
+summary, then rename into place. An artifact that fails parity is never installed, so a file
+at the destination is always one that passed; the JSON report says what failed and why.
+
+`lengths=True` exports the contract with the `lengths` input (`zoo export --lengths`); the
+artifact's `zoo.io` metadata then lists it, which is how `zoo verify` knows.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zoo._contract import IOContract
+from zoo._errors import ZooError, debug_enabled
+from zoo._fs import atomic_output, atomic_write_text, ensure_dir
+from zoo._spec import Exporter
+from zoo.catalog._source import SourceModel
+from zoo.checkpoint._provenance import Weights
+from zoo.export._job import DEFAULT_OPSET, ExportJob, export_contract
+from zoo.export._runtime import PROVIDERS, check_provider, use_provider
+from zoo.parity._check import Case, ParityReport, Reference, check_runner, references
+from zoo.parity._contract import check_module
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class ArtifactResult:
+    exporter: str
+    path: Path
+    installed: bool
+    report: ParityReport | None
+    seconds: float
+    error: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.installed and self.report is not None and self.report.passed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "exporter": self.exporter,
+            "path": str(self.path),
+            "installed": self.installed,
+            "passed": self.passed,
+            "seconds": round(self.seconds, 3),
+            "error": self.error,
+            "parity": self.report.to_dict() if self.report else None,
+        }
+
+
+@dataclass
+class ExportSummary:
+    model: str
+    weights: Weights
+    artifacts: list[ArtifactResult] = field(default_factory=list)
+    lengths: bool = False
+    ort_provider: str = "cpu"
+    report_path: Path | None = None
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.artifacts) and all(a.passed for a in self.artifacts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "weights": self.weights.to_dict(),
+            "lengths": self.lengths,
+            "ort_provider": self.ort_provider,
+            "passed": self.passed,
+            "report": str(self.report_path) if self.report_path else None,
+            "artifacts": [a.to_dict() for a in self.artifacts],
+        }
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
+
+
+def _zoo_cause(exc: BaseException) -> ZooError | None:
+    """A ZooError that torch wrapped (torch.export re-raises model errors as its own)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ZooError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def export_one(
+    source: SourceModel,
+    exporter: Exporter,
+    final: Path,
+    refs: Sequence[Reference],
+    *,
+    opset: int,
+    legacy: bool,
+    atol: float | None,
+    rtol: float | None,
+    lengths: bool = False,
+) -> ArtifactResult:
+    """Export, check parity on the temporary file, and install it only if it passed."""
+    start = time.perf_counter()
+    report: ParityReport | None = None
+    try:
+        with atomic_output(final) as tmp:
+            job = ExportJob(
+                source, tmp, opset=opset, legacy=legacy, exporter=exporter.name, lengths=lengths
+            )
+            info = exporter.export(job) or {}
+            runner = exporter.load(tmp)
+            report = check_runner(
+                runner,
+                job.contract,
+                refs,
+                artifact=str(final),
+                exporter=exporter.name,
+                atol=exporter.atol if atol is None else atol,
+                rtol=exporter.rtol if rtol is None else rtol,
+            )
+            report.info = dict(info)
+            if exporter.task_metric:
+                _judge_by_task(report, source, job.contract, runner)
+            if not report.passed:
+                raise _Rejected
+            if exporter.annotate is not None:
+                exporter.annotate(tmp, report.summary())
+    except _Rejected:
+        return ArtifactResult(exporter.name, final, False, report, time.perf_counter() - start)
+    except ZooError as exc:
+        return ArtifactResult(
+            exporter.name, final, False, report, time.perf_counter() - start, str(exc)
+        )
+    except Exception as exc:  # a torch/onnx failure: reported against this exporter
+        error = f"export failed: {first_line(exc)} (run with --debug for the traceback)"
+        if debug_enabled():
+            raise
+        cause = _zoo_cause(exc)
+        if cause is not None:  # as if raised directly, like the ZooError branch above
+            error = str(cause)
+        return ArtifactResult(
+            exporter.name, final, False, report, time.perf_counter() - start, error
+        )
+    return ArtifactResult(exporter.name, final, True, report, time.perf_counter() - start)
+
+
+def _judge_by_task(
+    report: ParityReport, source: SourceModel, contract: IOContract, runner: Any
+) -> None:
+    """For a lossy format: on a trained checkpoint the task metric decides, elementwise rows
+    inform; without one (random weights) the elementwise tolerance keeps deciding."""
+    from zoo.parity._task_metric import task_check
+
+    outcome = task_check(source, contract, runner)
+    if isinstance(outcome, str):
+        report.info["task_metric"] = outcome
+        return
+    check, numbers = outcome
+    for elementwise in report.checks:
+        elementwise.advisory = True
+    report.checks.append(check)
+    report.info["task_metric"] = numbers
+
+
+class _Rejected(Exception):
+    """Parity failed: leave the temporary artifact uninstalled."""
+
+
+def export_model(
+    source: SourceModel,
+    exporters: Sequence[Exporter],
+    out_dir: Path,
+    *,
+    opset: int = DEFAULT_OPSET,
+    legacy: bool = False,
+    atol: float | None = None,
+    rtol: float | None = None,
+    lengths: bool = False,
+    progress: Progress = lambda _: None,
+    cases: Sequence[Case] | None = None,
+    ort_provider: str = "cpu",
+) -> ExportSummary:
+    """Run each exporter in turn; write `<name>.parity.json` beside the artifacts.
+
+    `lengths=True` adds the `lengths` input to every artifact (ConfigError if the
+    architecture does not declare `supports_lengths`). `cases` replaces the default parity
+    shapes (property-based tests draw their own). `ort_provider`: the onnxruntime provider
+    ONNX artifacts are checked on (zoo.export.ort_session).
+    """
+    check_provider(ort_provider)  # before any export: a missing GPU build fails at once
+    contract = export_contract(source, lengths)
+    ensure_dir(out_dir)
+    if not exporters:
+        raise ZooError("No exporter chosen. Pass --onnx, --torchscript, --pt2 or --all.")
+    progress(f"reference: eager PyTorch {source.name} ({source.weights.describe()})")
+    if ort_provider != "cpu":
+        progress(f"onnxruntime parity checks run on {PROVIDERS[ort_provider]}")
+    check_module(source.module, source.arch, source.config)  # names the plugin if broken
+    if lengths:
+        progress(
+            "lengths: parity on padded batches with mixed lengths; streaming is not checked "
+            "for artifacts with lengths"
+        )
+    refs = references(source.module, contract, cases)
+    summary = ExportSummary(source.name, source.weights, lengths=lengths, ort_provider=ort_provider)
+    for i, exporter in enumerate(exporters, 1):
+        final = out_dir / f"{source.name}{exporter.suffix}"
+        progress(f"[{i}/{len(exporters)}] {exporter.name}: exporting to {final}")
+        with use_provider(ort_provider):
+            result = export_one(
+                source,
+                exporter,
+                final,
+                refs,
+                opset=opset,
+                legacy=legacy,
+                atol=atol,
+                rtol=rtol,
+                lengths=lengths,
+            )
+        state = "passed" if result.passed else "FAILED"
+        progress(f"[{i}/{len(exporters)}] {exporter.name}: parity {state} ({result.seconds:.1f} s)")
+        summary.artifacts.append(result)
+    summary.report_path = out_dir / f"{source.name}.parity.json"
+    atomic_write_text(summary.report_path, json.dumps(summary.to_dict(), indent=2) + "\n")
+    return summary

@@ -1,0 +1,253 @@
+"""A trained model put to use: evaluate, predict and inspect it on data.
+
+A trained model is a checkpoint written by `zoo train` (or a registry entry pointing at
+one, whose sha256 is checked): its weights plus the description of its data (`DataSpec`),
+so new data is windowed and scaled exactly as the training data was, and predictions are
+returned in the target's own units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zoo._errors import CheckpointError, DataError, ZooError
+from zoo.catalog import _source as models
+from zoo.catalog._session import App
+from zoo.checkpoint._format import CONFIG_FILE, read_checkpoint
+from zoo.data._load import (
+    BUILTIN_TASKS,
+    CLASSIFICATION,
+    DataSpec,
+    Split,
+    csv_windows,
+    evaluation_split,
+    is_csv,
+)
+from zoo.inference import _plots as plots
+from zoo.inference._metrics import compute_metrics, predict_tensor
+
+
+@dataclass
+class TrainedModel:
+    """An eager model with trained weights and the description of its data."""
+
+    source: models.SourceModel
+    spec: DataSpec
+    path: Path
+
+    @property
+    def task(self) -> str:
+        return self.spec.task
+
+
+def load_trained(app: App, checkpoint: Path | None = None, name: str | None = None) -> TrainedModel:
+    """A `zoo train` checkpoint directory, or a registry entry with one (sha256 checked)."""
+    if (checkpoint is None) == (name is None):
+        raise ZooError("Give a trained model NAME or --checkpoint DIR (one of them).")
+    if name is not None:
+        entry = app.entry(name)
+        if entry.checkpoint is None:
+            raise ZooError(
+                f"Model {name!r} has no trained weights (no checkpoint in its registry entry). "
+                "Train one with `zoo train` and add it with `zoo register`."
+            )
+        source = models.from_name(app, name)
+        path = entry.checkpoint
+    else:
+        assert checkpoint is not None
+        source = models.from_checkpoint(app, checkpoint)
+        path = checkpoint
+    meta = read_checkpoint(path).meta
+    if not isinstance(meta.get("data"), dict):
+        raise CheckpointError(
+            f"{path / CONFIG_FILE}: no 'data' description, so this checkpoint was not written "
+            "by `zoo train`; eval, predict and inspect need one that was."
+        )
+    return TrainedModel(source, DataSpec.from_dict(meta["data"]), path)
+
+
+@dataclass
+class Evaluation:
+    """Metrics of a trained model on `samples` labelled sequences of `data`."""
+
+    data: str
+    samples: int
+    metrics: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"data": self.data, "samples": self.samples, "metrics": self.metrics}
+
+
+def _labelled(trained: TrainedModel, source: str, seed: int | None, seq_len: int | None) -> Split:
+    split = evaluation_split(trained.spec, source, seed=seed, seq_len=seq_len)
+    if len(split) == 0:
+        raise DataError(f"{source}: no labelled sequence to evaluate on.")
+    return split
+
+
+def evaluate(
+    trained: TrainedModel, source: str, seed: int | None = None, seq_len: int | None = None
+) -> Evaluation:
+    """Metrics (zoo.inference._metrics) on `source`: a built-in task's test split or a CSV
+    file."""
+    import torch
+
+    split = _labelled(trained, source, seed, seq_len)
+    pred = predict_tensor(trained.source.module, torch.from_numpy(split.x), lengths=_tensor(split))
+    metrics = compute_metrics(trained.task, pred, torch.from_numpy(split.y), trained.spec.scaling)
+    return Evaluation(source, len(split), metrics)
+
+
+Predictor = Callable[[Any, Any], Any]
+
+
+def artifact_predictor(app: App, trained: TrainedModel, path: Path) -> Predictor:
+    """`y` from an exported ONNX file in onnxruntime: `(x, lengths) -> y` (numpy arrays).
+
+    The file must have been exported from this very checkpoint (its `zoo.checkpoint_sha256`
+    metadata), so predictions cannot silently come from other weights.
+    """
+    import numpy as np
+
+    from zoo.export._metadata import ArtifactMetadata
+    from zoo.export._verify import find_exporter
+
+    if not path.is_file():
+        raise ZooError(f"Artifact {str(path)!r} does not exist. Export it with `zoo export`.")
+    exporter = find_exporter(app.plugins.exporters, path)
+    if not path.name.endswith(".onnx"):
+        raise ZooError(f"--runtime onnx needs an ONNX file, not {str(path)!r} ({exporter.name}).")
+    recorded = ArtifactMetadata.read(exporter.read_metadata(path), where=str(path))
+    expected = read_checkpoint(trained.path).sha256
+    if recorded.checkpoint_sha256 != expected:
+        raise ZooError(
+            f"{path} was not exported from {trained.path} (weights sha256 "
+            f"{recorded.checkpoint_sha256 or 'absent'}, "
+            f"the checkpoint's {expected[:12]}...). "
+            f"Export it with `zoo export --checkpoint {trained.path} --onnx`."
+        )
+    contract = recorded.io
+    runner = exporter.load(path)
+
+    def run(x: Any, lengths: Any) -> Any:
+        feeds: dict[str, Any] = {"x": x}
+        for name in contract["input_names"][1:]:
+            if name == "lengths":
+                if lengths is None:
+                    lengths = np.full(x.shape[0], x.shape[1], np.int64)
+                feeds[name] = lengths
+            else:
+                shape = [
+                    x.shape[0] if d == "batch" else d for d in contract["inputs"][name]["shape"]
+                ]
+                feeds[name] = np.zeros(shape, np.float32)
+        if lengths is not None and "lengths" not in feeds:
+            raise ZooError(f"{path} has no lengths input; export it with --lengths for this data.")
+        return runner(feeds)["y"]
+
+    return run
+
+
+def predict(
+    trained: TrainedModel, source: str, predictor: Predictor | None = None
+) -> list[dict[str, Any]]:
+    """One row per window: what it predicts, in the target's units, and the truth if known.
+
+    For a CSV file `row` is the (0-based, header excluded) row the prediction is for; the
+    last `horizon` windows forecast rows past the end of the file. For a built-in task it
+    is the index of the test sequence.
+    """
+    import numpy as np
+    import torch
+
+    spec = trained.spec
+    if spec.kind == "csv" and source not in BUILTIN_TASKS and is_csv(source):
+        windows = csv_windows(spec, Path(source), labelled=False)
+        x, rows, y, known = windows.x, windows.rows, windows.y, windows.has_target
+        lengths = None
+    else:
+        split = _labelled(trained, source, None, None)
+        x, rows, y = split.x, np.arange(len(split)), split.y
+        known = np.ones(len(split), dtype=bool)
+        lengths = _tensor(split)
+    if predictor is None:
+        pred = predict_tensor(trained.source.module, torch.from_numpy(x), lengths=lengths).numpy()
+    else:  # the exported artifact, in its own runtime
+        pred = predictor(x, None if lengths is None else lengths.numpy())
+    if spec.task == CLASSIFICATION:
+        probs = torch.softmax(torch.from_numpy(pred), dim=1).numpy()  # (n, classes)
+        return [
+            {
+                "row": int(rows[i]),
+                "prediction": spec.classes[int(probs[i].argmax())],
+                "probability": float(probs[i].max()),
+                "truth": spec.classes[int(y[i])] if y is not None and known[i] else None,
+            }
+            for i in range(len(x))
+        ]
+    assert spec.scaling is not None
+    values = spec.scaling.unscale_y(pred[:, 0])
+    truth = spec.scaling.unscale_y(y[:, 0]) if y is not None else None
+    return [
+        {
+            "row": int(rows[i]),
+            "prediction": float(values[i]),
+            "truth": float(truth[i]) if truth is not None and known[i] else None,
+        }
+        for i in range(len(x))
+    ]
+
+
+def inspect(
+    trained: TrainedModel,
+    source: str,
+    out: Path,
+    seed: int | None = None,
+    seq_len: int | None = None,
+) -> list[Path]:
+    """Draw the hidden state over time of the first sequence, and (regression) predictions
+    against the truth; returns the PNG files written to `out`."""
+    import torch
+
+    plots.require()
+    split = _labelled(trained, source, seed, seq_len)
+    module = trained.source.module
+    with torch.no_grad():
+        first = torch.from_numpy(split.x[:1])  # (1, seq, features)
+        if split.lengths is None:
+            hidden = module(first)[1][0].numpy()  # (seq, directions * hidden)
+        else:  # the valid steps of a padded sequence only
+            valid = int(split.lengths[0])
+            hidden = module(first[:, :valid])[1][0].numpy()  # (valid, directions * hidden)
+    name = trained.source.name
+    written = [
+        plots.hidden_heatmap(
+            hidden, out / "hidden.png", f"{name}: hidden state over time, first sequence"
+        )
+    ]
+    if trained.task != CLASSIFICATION:
+        written.append(_prediction_plot(trained, split, out / "predictions.png"))
+    return written
+
+
+def _prediction_plot(trained: TrainedModel, split: Split, path: Path) -> Path:
+    import torch
+
+    assert trained.spec.scaling is not None
+    pred = predict_tensor(trained.source.module, torch.from_numpy(split.x), lengths=_tensor(split))
+    values = trained.spec.scaling.unscale_y(pred.numpy()[:, 0])
+    truth = trained.spec.scaling.unscale_y(split.y[:, 0])
+    title = f"{trained.source.name}: prediction vs truth ({trained.spec.source})"
+    if split.rows is not None:  # CSV windows: a time series
+        return plots.prediction_vs_truth(split.rows, truth, values, path, title)
+    return plots.prediction_scatter(truth, values, path, title)
+
+
+def _tensor(split: Split) -> Any:
+    """The split's lengths as a tensor, or None for fixed-length data."""
+    import torch
+
+    return None if split.lengths is None else torch.from_numpy(split.lengths)

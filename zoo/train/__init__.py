@@ -1,0 +1,2 @@
+"""Training: settings and results, the loop (one process or a DDP job), its launcher and
+progress reporting."""

@@ -1,0 +1,256 @@
+"""Training a model: settings and results, the checks before a run, and the run itself.
+
+`run_training` checks the settings, the device and the output directory (for `--resume`:
+that the saved run was trained the same way), runs the loop of zoo.train_loop, and plots
+the loss curves. Nothing here imports torch at module level; the run imports it.
+
+Several processes (torchrun, DDP) run the same loop through zoo.train_dist; one process
+never touches torch.distributed.
+
+Output directory (`out`)::
+
+    model.safetensors, config.json   the best epoch's weights (zoo.checkpoint)
+    metrics.json                     every epoch's losses and metrics, the best epoch
+    train_state/                     what --resume needs (zoo.train_state)
+    loss.png                         loss curves, when matplotlib is installed
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from zoo._errors import ZooError
+from zoo._fs import ensure_dir
+from zoo._spec import Architecture, Config
+from zoo.checkpoint._format import CONFIG_FILE
+from zoo.checkpoint._train_state import (
+    TrainState,
+    has_train_state,
+    load_train_state,
+    pack_train_state,
+    unpack_train_state,
+)
+from zoo.data._spec import CLASSIFICATION, Dataset
+from zoo.train._dist_loop import DistributedLoop
+from zoo.train._loop import Loop
+from zoo.train._reporter import Reporter
+from zoo.train._settings import DEVICES, LOSS_PLOT, TrainResult, TrainSettings
+
+if TYPE_CHECKING:
+    from zoo.train._distributed import Group
+
+
+def model_config(arch: Architecture, base: Config, overrides: Config, dataset: Dataset) -> Config:
+    """The architecture's config with input/output sizes taken from the data.
+
+    `overrides` (from --set) may repeat the data's sizes but not contradict them.
+    """
+    spec = dataset.spec
+    sizes = {"input_size": spec.input_size, "output_size": spec.output_size}
+    for key, value in sizes.items():
+        if key in overrides and overrides[key] != value:
+            what = "classes" if key == "output_size" and spec.task == CLASSIFICATION else "values"
+            raise ZooError(
+                f"--set {key}={overrides[key]!r} contradicts the data: {spec.describe()} has "
+                f"{value} {'features' if key == 'input_size' else what}. Leave {key} out; "
+                "zoo sets it from the data."
+            )
+        if key not in arch.defaults:
+            raise ZooError(
+                f"Architecture {arch.name!r} has no {key!r} config key, so zoo cannot size it "
+                "for the data; train an architecture with the standard keys."
+            )
+    return arch.resolve({**base, **overrides, **sizes})
+
+
+def _device(name: str) -> Any:
+    import torch
+
+    if name not in DEVICES:
+        raise ZooError(f"Unknown device {name!r}; choose one of {', '.join(DEVICES)}.")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ZooError(
+            f"--device cuda: no CUDA device is available to torch {torch.__version__}. "
+            "Use --device cpu."
+        )
+    return torch.device(name)
+
+
+def _fingerprint(
+    arch: Architecture, config: Config, dataset: Dataset, settings: TrainSettings
+) -> dict[str, Any]:
+    raw = {
+        "architecture": arch.name,
+        "config": config,
+        "data": dataset.spec.to_dict(),
+        "settings": settings.fingerprint(),
+    }
+    normalized: dict[str, Any] = json.loads(json.dumps(raw))  # tuples as lists, like on disk
+    return normalized
+
+
+def _fingerprint_mismatch(
+    saved: dict[str, Any], now: dict[str, Any], prefix: str = ""
+) -> list[str]:
+    problems = []
+    for key in sorted(set(saved) | set(now)):
+        old, new = saved.get(key), now.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            problems += _fingerprint_mismatch(old, new, f"{prefix}{key}.")
+        elif old != new:
+            problems.append(f"{prefix}{key}: was {old!r}, now {new!r}")
+    return problems
+
+
+def check_out(out: Path, resume: bool) -> None:
+    """Refuse to start a new run over an existing one (`--resume` continues it instead)."""
+    if resume:
+        return
+    if has_train_state(out) or (out / CONFIG_FILE).exists():
+        raise ZooError(
+            f"{str(out)!r} already holds a training run. Pass --resume to continue it (a "
+            "larger --epochs extends it), or choose another --out."
+        )
+
+
+def train_model(
+    arch: Architecture,
+    config: Config,
+    dataset: Dataset,
+    settings: TrainSettings,
+    out: Path,
+    *,
+    name: str | None = None,
+    resume: bool = False,
+    plot: bool = True,
+    reporter: Reporter | None = None,
+) -> TrainResult:
+    """Train `arch` at `config` on `dataset`; the best epoch's checkpoint goes to `out`.
+
+    One process, no process group. `run_training` with a `group` is the same run shared
+    by the processes of a torchrun job.
+    """
+    result = run_training(
+        arch, config, dataset, settings, out, name=name, resume=resume, plot=plot,
+        reporter=reporter or Reporter(), group=None,
+    )  # fmt: skip
+    assert result is not None, "a single process always writes"
+    return result
+
+
+def run_training(
+    arch: Architecture,
+    config: Config,
+    dataset: Dataset,
+    settings: TrainSettings,
+    out: Path,
+    *,
+    name: str | None,
+    resume: bool,
+    plot: bool,
+    reporter: Reporter,
+    group: Group | None,
+) -> TrainResult | None:
+    """`train_model`, or with `group` this rank's part of a distributed run: every rank
+    calls it with the same arguments (the same data, in particular); only rank 0 reads
+    `out` (for `--resume`) and writes to it, so `out` need not be shared. None on the ranks
+    that write nothing."""
+    import torch
+
+    check_lengths_support(arch, dataset)
+    if settings.epochs < 1 or settings.batch_size < 1 or not settings.lr > 0:
+        raise ZooError(
+            f"epochs and batch size must be positive and lr > 0, got {settings.epochs}, "
+            f"{settings.batch_size}, {settings.lr}."
+        )
+    device = _device(settings.device)
+    fingerprint = _fingerprint(arch, config, dataset, settings)
+    if group is None:
+        state = _prepare(out, resume, settings, fingerprint, reporter)
+    else:
+        from zoo.train._distributed import local_batch
+
+        local_batch(settings.batch_size, group.world_size)
+        device = group.device
+        blob = group.share(
+            lambda: _packed(_prepare(out, resume, settings, fingerprint, reporter))
+        )  # rank 0 reads and checks the files; every rank gets the same state
+        state = unpack_train_state(blob) if blob is not None else None
+    cuda_devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda_devices):
+        torch.manual_seed(settings.seed)
+        args = (arch, config, dataset, settings, out, device, fingerprint, name, reporter)
+        loop = Loop(*args) if group is None else DistributedLoop(*args, group=group)
+        if state is not None:
+            loop.restore(state)
+            reporter.note(f"resuming {out} after epoch {state.epoch} of {settings.epochs}")
+        loop.run()
+    if not loop.writes:
+        return None
+    plots = _plot_losses(loop.history, out, reporter) if plot else []
+    return TrainResult(
+        out=out,
+        checkpoint=loop.checkpoint,
+        task=dataset.spec.task,
+        best_epoch=loop.best_epoch,
+        best=loop.best_metrics,
+        history=loop.history,
+        resumed_from=state.epoch if state is not None else None,
+        plots=plots,
+        processes=loop.processes,
+    )
+
+
+def _prepare(
+    out: Path,
+    resume: bool,
+    settings: TrainSettings,
+    fingerprint: dict[str, Any],
+    reporter: Reporter,
+) -> TrainState | None:
+    """Check `out` and, for `--resume`, load its train state and check that it fits."""
+    check_out(out, resume)
+    state = load_train_state(out) if resume and has_train_state(out) else None
+    if resume and state is None:
+        reporter.note(f"no train_state in {out}: starting from epoch 1")
+    if state is not None:
+        if state.epoch > settings.epochs:
+            raise ZooError(
+                f"--resume: {out} has already completed {state.epoch} epochs, more than "
+                f"--epochs {settings.epochs}. Pass --epochs {state.epoch} or more."
+            )
+        problems = _fingerprint_mismatch(state.fingerprint, fingerprint)
+        if problems:
+            raise ZooError(
+                f"--resume: {out} was trained differently: {'; '.join(problems)}. Resume with "
+                "the same options (only --epochs may grow), or choose another --out."
+            )
+    ensure_dir(out)
+    return state
+
+
+def _packed(state: TrainState | None) -> bytes | None:
+    return pack_train_state(state) if state is not None else None
+
+
+def check_lengths_support(arch: Architecture, dataset: Dataset) -> None:
+    """Variable-length data needs an architecture whose forward takes `lengths`."""
+    if dataset.spec.variable_length and not arch.supports_lengths:
+        raise ZooError(
+            f"{dataset.spec.describe()} has sequences of different lengths, but architecture "
+            f"{arch.name!r} does not take `lengths` (supports_lengths=False). Train an "
+            "architecture that does (rnn, lstm, bilstm, ...) or use fixed-length data."
+        )
+
+
+def _plot_losses(history: list[dict[str, Any]], out: Path, reporter: Reporter) -> list[Path]:
+    from zoo.inference import _plots as plots
+
+    if not plots.available():
+        reporter.note(f"loss curves not saved: {plots.MISSING}")
+        return []
+    path = out / LOSS_PLOT
+    plots.loss_curves(history, path)
+    return [path]
