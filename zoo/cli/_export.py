@@ -19,7 +19,7 @@ from zoo._tables import format_table
 from zoo.cli._common import echo_json, json_option, session, set_errors
 
 if TYPE_CHECKING:
-    from zoo.parity._check import ParityReport
+    from zoo.parity._report import ParityReport
 
 
 def _parity_table(reports: Sequence[ParityReport]) -> str:

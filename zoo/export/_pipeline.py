@@ -26,8 +26,9 @@ from zoo.catalog._source import SourceModel
 from zoo.checkpoint._provenance import Weights
 from zoo.export._job import DEFAULT_OPSET, ExportJob, export_contract
 from zoo.export._runtime import PROVIDERS, check_provider, use_provider
-from zoo.parity._check import Case, ParityReport, Reference, check_runner, references
+from zoo.parity._check import Case, Reference, check_runner, references
 from zoo.parity._contract import check_module
+from zoo.parity._report import ParityReport
 
 Progress = Callable[[str], None]
 

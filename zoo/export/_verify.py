@@ -15,7 +15,8 @@ from zoo.export._job import export_contract
 from zoo.export._metadata import ArtifactMetadata
 from zoo.export._pipeline import first_line
 from zoo.export._runtime import check_provider, use_provider
-from zoo.parity._check import ParityReport, check_runner, references
+from zoo.parity._check import check_runner, references
+from zoo.parity._report import ParityReport
 
 
 def find_exporter(exporters: dict[str, Exporter], path: Path) -> Exporter:

@@ -11,7 +11,8 @@ over its full padded length, plus a check per sequence output that the artifact,
 PyTorch, writes exact zeros past each length (rows named `hidden past lengths`). Streaming
 is not checked for those artifacts (the contract defines no lengths per chunk).
 
-Tolerances follow polygraphy's elementwise semantics: an element passes when its absolute
+Every output must have the contract's dtype (float32) exactly. Tolerances follow
+polygraphy's elementwise semantics: an element passes when its absolute
 difference is <= atol OR its relative difference (|actual - expected| / |expected|) is
 <= rtol; an output passes when every element does. Names and shapes must match exactly and
 any NaN or inf fails.
@@ -20,11 +21,12 @@ any NaN or inf fails.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from zoo._contract import BATCH, LENGTHS, SEQ, IOContract
 from zoo.parity._inputs import forward_args, make_inputs
+from zoo.parity._report import OutputCheck, ParityReport
 
 if TYPE_CHECKING:
     import numpy as np
@@ -71,102 +73,27 @@ LENGTHS_CASES: tuple[Case, ...] = (
 PAST_LENGTHS = " past lengths"
 
 
-@dataclass
-class OutputCheck:
-    """One output at one case."""
-
-    case: str
-    output: str
-    expected_shape: tuple[int, ...]
-    actual_shape: tuple[int, ...] | None
-    max_abs: float | None
-    max_rel: float | None
-    passed: bool
-    problem: str = ""
-    #: Shown but not deciding: a lossy format's elementwise rows when a task metric judges it.
-    advisory: bool = False
-
-
-@dataclass
-class ParityReport:
-    """Every check of one artifact, with the tolerances used."""
-
-    artifact: str
-    exporter: str
-    atol: float
-    rtol: float
-    checks: list[OutputCheck] = field(default_factory=list)
-    info: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def passed(self) -> bool:
-        return bool(self.checks) and all(c.passed or c.advisory for c in self.checks)
-
-    @property
-    def failures(self) -> list[OutputCheck]:
-        return [c for c in self.checks if not (c.passed or c.advisory)]
-
-    def rows(self) -> list[dict[str, Any]]:
-        """Per output (streamed outputs apart), the worst case: what the table prints."""
-        grouped: dict[str, list[OutputCheck]] = {}
-        for check in self.checks:
-            key = check.output + (" (stream)" if check.case.startswith("stream") else "")
-            grouped.setdefault(key, []).append(check)
-        rows = []
-        for key, checks in grouped.items():
-            failed = [c for c in checks if not c.passed]
-            advisory = all(c.advisory for c in checks)
-            worst = max(checks, key=lambda c: float("inf") if c.max_abs is None else c.max_abs)
-            rows.append(
-                {
-                    "output": key,
-                    "cases": len(checks),
-                    "shape": worst.actual_shape,
-                    "max_abs": max(
-                        (c.max_abs for c in checks if c.max_abs is not None), default=None
-                    ),
-                    "max_rel": max(
-                        (c.max_rel for c in checks if c.max_rel is not None), default=None
-                    ),
-                    "passed": not failed or advisory,
-                    "advisory": advisory,
-                    "problem": f"{failed[0].case}: {failed[0].problem}" if failed else "",
-                }
-            )
-        return rows
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "passed": self.passed,
-            "atol": self.atol,
-            "rtol": self.rtol,
-            "cases": sorted({c.case for c in self.checks}),
-            "max_abs": {r["output"]: r["max_abs"] for r in self.rows()},
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "artifact": self.artifact,
-            "exporter": self.exporter,
-            "atol": self.atol,
-            "rtol": self.rtol,
-            "passed": self.passed,
-            "info": self.info,
-            "rows": self.rows(),
-            "checks": [asdict(c) for c in self.checks],
-        }
-
-
 def compare(
-    case: str, name: str, expected: np.ndarray, actual: np.ndarray | None, atol: float, rtol: float
+    case: str,
+    name: str,
+    expected: np.ndarray,
+    actual: np.ndarray | None,
+    atol: float,
+    rtol: float,
+    dtype: str = "float32",
 ) -> OutputCheck:
-    """One output against its reference, polygraphy-style elementwise tolerances."""
+    """One output against its reference: the contract's `dtype` exactly (values are compared
+    in float64, so a float16 output would otherwise pass), the same shape, finite values,
+    then polygraphy-style elementwise tolerances."""
     import numpy as np
 
     shape = tuple(expected.shape)
     if actual is None:
         return OutputCheck(case, name, shape, None, None, None, False, "output missing")
     actual = np.asarray(actual)
+    if actual.dtype != np.dtype(dtype):
+        problem = f"dtype {actual.dtype}, the contract says {dtype}"
+        return OutputCheck(case, name, shape, tuple(actual.shape), None, None, False, problem)
     if tuple(actual.shape) != shape:
         return OutputCheck(
             case,
@@ -340,8 +267,10 @@ def check_runner(
                     )
                 )
             continue
-        for name in contract.output_names:
-            check = compare(ref.label, name, ref.expected[name], actual.get(name), atol, rtol)
+        for spec in contract.outputs:
+            name = spec.name
+            expected = ref.expected[name]
+            check = compare(ref.label, name, expected, actual.get(name), atol, rtol, spec.dtype)
             report.checks.append(check)
             shaped = check.actual_shape == check.expected_shape
             if LENGTHS in ref.inputs and name in contract.sequence_outputs and shaped:

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from zoo._contract import BATCH, SEQ, IOContract
-from zoo.parity._check import OutputCheck, Runner
+from zoo.parity._check import Runner
+from zoo.parity._report import OutputCheck
 
 MSE_RATIO = 1.05
 ACCURACY_DROP = 0.01
