@@ -286,7 +286,7 @@ def test_export_a_checkpoint_and_verify_it(
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output[result.output.index("{") :])
-    assert summary["passed"] and summary["weights"]["sha256"] == checkpoint.sha256
+    assert summary["passed"] and summary["weights"]["digest"] == checkpoint.digest
     meta = plugins.exporter("onnx").read_metadata(out / "run.onnx")
     assert meta["zoo.checkpoint_sha256"] == checkpoint.sha256
     assert invoke("verify", str(out / "run.pt2")).exit_code == 0

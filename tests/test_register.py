@@ -49,9 +49,12 @@ def test_register_then_list_and_load_by_name(invoke: Any, trained: Path, tmp_pat
         "--registry", str(registry), "--description", 'a "quoted" description',
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    sha = hashlib.sha256((trained / "model.safetensors").read_bytes()).hexdigest()
+    weights = hashlib.sha256((trained / "model.safetensors").read_bytes()).hexdigest()
+    config = hashlib.sha256((trained / "config.json").read_bytes()).hexdigest()
+    manifest = f"zoo-checkpoint-v1\nconfig.json {config}\nmodel.safetensors {weights}\n"
+    digest = hashlib.sha256(manifest.encode()).hexdigest()  # pins config.json and weights
     entry = tomllib.loads(registry.read_text())["models"]["tiny-sine"]
-    assert entry["checkpoint"] == "runs/tiny" and entry["sha256"] == sha
+    assert entry["checkpoint"] == "runs/tiny" and entry["sha256"] == digest
     assert entry["description"] == 'a "quoted" description' and entry["tags"] == ["trained"]
     assert entry["config"]["hidden_size"] == 4 and entry["config"]["input_size"] == 1
 

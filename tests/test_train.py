@@ -295,7 +295,7 @@ def test_trained_checkpoint_exports_with_parity(invoke: Any, tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["passed"]
-    assert summary["weights"]["sha256"] == read_checkpoint(tmp_path / "r").sha256
+    assert summary["weights"]["digest"] == read_checkpoint(tmp_path / "r").digest
 
 
 def test_run_in_subprocess_reports_on_stderr(tmp_path: Path) -> None:

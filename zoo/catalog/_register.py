@@ -148,7 +148,7 @@ def register_checkpoint(
         source.arch.name,
         source.config,
         Path(os.path.relpath(target, folder)).as_posix(),
-        source.weights.sha256,
+        source.weights.digest,
         description if description is not None else _describe(meta),
         tags,
     )

@@ -185,8 +185,8 @@ def _checkpoint(where: str, path: Path, body: dict[str, Any]) -> tuple[Path | No
         return None, None
     if sha256 is None or not _SHA256.match(sha256):
         raise RegistryError(
-            f"{where}, key 'sha256': a checkpoint needs the 64-hex-digit sha256 of its weights "
-            f"(got {sha256!r}). `zoo register` writes it."
+            f"{where}, key 'sha256': a checkpoint needs the 64-hex-digit digest that pins it "
+            f"(config.json and weights; got {sha256!r}). `zoo register` writes it."
         )
     folder = path.parent.resolve()
     target = (folder / raw).resolve()

@@ -47,7 +47,8 @@ def seeded(arch: Architecture, config: Config, seed: int) -> Any:
 def from_name(
     app: App, name: str, overrides: Mapping[str, Any] | None = None, seed: int = 0
 ) -> SourceModel:
-    """A registry entry: its checkpoint if it has one (sha256 checked), else seeded weights."""
+    """A registry entry: its checkpoint if it has one (its digest checked against the
+    entry), else seeded weights."""
     resolved = app.resolve(name, overrides)
     entry = resolved.entry
     if entry.checkpoint is not None:
@@ -55,11 +56,17 @@ def from_name(
             raise ZooError(f"Model {name!r} has trained weights; --set cannot change its config.")
         source = from_checkpoint(app, entry.checkpoint, name=name)
         assert isinstance(source.weights, CheckpointWeights)
-        if source.weights.sha256 != entry.sha256:
+        if source.weights.digest != entry.sha256:
+            weights_only = read_checkpoint(entry.checkpoint).sha256 == entry.sha256
             raise CheckpointError(
-                f"{entry.checkpoint}: weights sha256 {source.weights.sha256[:12]}... does not "
-                f"match {str(entry.sha256)[:12]}... in registry {entry.source} (entry {name!r}). "
-                "Refusing to load; re-register the checkpoint if the change is intended."
+                f"{entry.checkpoint}: checkpoint digest {source.weights.digest[:12]}... does not "
+                f"match {str(entry.sha256)[:12]}... in registry {entry.source} (entry {name!r})"
+                + (
+                    ", which pins the weights alone (an older zoo's entry): its config.json is "
+                    "not pinned. Re-register the checkpoint with `zoo register`."
+                    if weights_only
+                    else ". Refusing to load; re-register the checkpoint if the change is intended."
+                )
             )
         return source
     module = seeded(resolved.arch, resolved.config, seed)
@@ -71,6 +78,6 @@ def from_checkpoint(app: App, path: Path, name: str | None = None) -> SourceMode
     checkpoint = read_checkpoint(path)
     arch = app.plugins.architecture(checkpoint.architecture)
     module = build_from_checkpoint(checkpoint, arch)
-    weights = CheckpointWeights(path, checkpoint.sha256)
+    weights = CheckpointWeights(path, checkpoint.digest)
     config = arch.resolve(checkpoint.config)
     return SourceModel(name or path.resolve().name, arch, config, module, weights)

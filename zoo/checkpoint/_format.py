@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo._errors import CheckpointError
-from zoo._fs import atomic_output, atomic_write_text, ensure_dir, sha256_file
+from zoo._fs import atomic_output, atomic_write_text, ensure_dir, sha256_bytes, sha256_file
 from zoo._spec import Architecture, Config
 from zoo._version import __version__
 
@@ -38,6 +38,8 @@ class Checkpoint:
     config: Config
     sha256: str
     meta: dict[str, Any]
+    #: The whole checkpoint's pin (`checkpoint_digest`): weights and config.json together.
+    digest: str = ""
 
     @property
     def weights_path(self) -> Path:
@@ -56,8 +58,9 @@ def read_checkpoint(path: Path) -> Checkpoint:
         raise CheckpointError(f"{config_path}: missing; the checkpoint is incomplete.")
     if not weights_path.is_file():
         raise CheckpointError(f"{weights_path}: missing; the checkpoint is incomplete.")
+    raw = config_path.read_bytes()
     try:
-        meta = json.loads(config_path.read_text(encoding="utf-8"))
+        meta = json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{config_path}: not valid JSON ({exc}).") from None
     if not isinstance(meta, dict) or not isinstance(meta.get("architecture"), str):
@@ -73,7 +76,17 @@ def read_checkpoint(path: Path) -> Checkpoint:
             f"{weights_path}: sha256 {sha256[:12]}... does not match {recorded[:12]}... recorded "
             f"in {CONFIG_FILE}; the weights were modified or only partly written."
         )
-    return Checkpoint(path, meta["architecture"], dict(meta["config"]), sha256, meta)
+    digest = checkpoint_digest(raw, sha256)
+    return Checkpoint(path, meta["architecture"], dict(meta["config"]), sha256, meta, digest)
+
+
+def checkpoint_digest(config: bytes, weights_sha256: str) -> str:
+    """The sha256 that pins a checkpoint as a whole: its config.json bytes (architecture,
+    config, data scaling, labels: everything that changes what it computes) and its
+    weights. Registry entries and exported artifacts record this, not the weights alone."""
+    lines = ["zoo-checkpoint-v1", f"{CONFIG_FILE} {sha256_bytes(config)}"]
+    lines.append(f"{WEIGHTS_FILE} {weights_sha256}")
+    return sha256_bytes(("\n".join(lines) + "\n").encode())
 
 
 def load_state(checkpoint: Checkpoint) -> dict[str, Any]:

@@ -26,16 +26,17 @@ class RandomWeights:
 
 @dataclass(frozen=True)
 class CheckpointWeights:
-    """A checkpoint directory's weights, pinned by the sha256 of its weights file."""
+    """A checkpoint directory, pinned as a whole by its digest (zoo.checkpoint._format's
+    `checkpoint_digest`: config.json and weights together)."""
 
     path: Path
-    sha256: str
+    digest: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": "checkpoint", "sha256": self.sha256, "path": str(self.path)}
+        return {"kind": "checkpoint", "digest": self.digest, "path": str(self.path)}
 
     def describe(self) -> str:
-        return f"checkpoint {self.path} sha256 {self.sha256[:12]}"
+        return f"checkpoint {self.path} digest {self.digest[:12]}"
 
 
 Weights = RandomWeights | CheckpointWeights
@@ -48,10 +49,12 @@ def weights_from_dict(data: object) -> Weights:
         if isinstance(seed, int) and not isinstance(seed, bool):
             return RandomWeights(seed)
     if isinstance(data, dict) and data.get("kind") == "checkpoint":
-        sha256, path = data.get("sha256"), data.get("path")
-        if isinstance(sha256, str) and isinstance(path, str):
-            return CheckpointWeights(Path(path), sha256)
+        # `sha256` (the weights alone) is what zoo recorded before it pinned whole checkpoints;
+        # it never equals a digest, so such an artifact is refused as from another checkpoint.
+        digest, path = data.get("digest", data.get("sha256")), data.get("path")
+        if isinstance(digest, str) and isinstance(path, str):
+            return CheckpointWeights(Path(path), digest)
     raise ZooError(
         f"Malformed weights provenance {data!r}: expected {{'kind': 'random', 'seed': N}} "
-        "or {'kind': 'checkpoint', 'sha256': ..., 'path': ...}."
+        "or {'kind': 'checkpoint', 'digest': ..., 'path': ...}."
     )

@@ -50,7 +50,7 @@ def artifact_metadata(source: SourceModel, contract: IOContract, exporter: str) 
         CONFIG: json.dumps(source.config, sort_keys=True),
         IO: contract.to_json(),
         WEIGHTS: json.dumps(weights.to_dict(), sort_keys=True),
-        CHECKPOINT_SHA256: weights.sha256 if isinstance(weights, CheckpointWeights) else "",
+        CHECKPOINT_SHA256: weights.digest if isinstance(weights, CheckpointWeights) else "",
         EXPORTER: exporter,
         TORCH_VERSION: torch.__version__,
     }

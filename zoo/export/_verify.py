@@ -42,10 +42,11 @@ def source_from_metadata(app: Any, meta: dict[str, str], checkpoint: Path | None
         raise ZooError("The artifact was exported from a checkpoint; pass --checkpoint DIR.")
     source = from_checkpoint(app, path, name=recorded.model)
     assert isinstance(source.weights, CheckpointWeights)
-    if isinstance(weights, CheckpointWeights) and source.weights.sha256 != weights.sha256:
+    if isinstance(weights, CheckpointWeights) and source.weights.digest != weights.digest:
         raise ZooError(
-            f"Checkpoint {str(path)!r} (sha256 {source.weights.sha256[:12]}...) is not the one "
-            f"the artifact was exported from (sha256 {weights.sha256[:12]}...)."
+            f"Checkpoint {str(path)!r} (digest {source.weights.digest[:12]}...) is not the one "
+            f"the artifact was exported from (digest {weights.digest[:12]}...): its weights or "
+            "its config.json differ. Re-export from this checkpoint if the change is intended."
         )
     return source
 

@@ -121,10 +121,10 @@ def artifact_predictor(app: App, trained: TrainedModel, path: Path) -> Predictor
     if not path.name.endswith(".onnx"):
         raise ZooError(f"--runtime onnx needs an ONNX file, not {str(path)!r} ({exporter.name}).")
     recorded = ArtifactMetadata.read(exporter.read_metadata(path), where=str(path))
-    expected = read_checkpoint(trained.path).sha256
+    expected = read_checkpoint(trained.path).digest
     if recorded.checkpoint_sha256 != expected:
         raise ZooError(
-            f"{path} was not exported from {trained.path} (weights sha256 "
+            f"{path} was not exported from {trained.path} (checkpoint digest "
             f"{recorded.checkpoint_sha256 or 'absent'}, "
             f"the checkpoint's {expected[:12]}...). "
             f"Export it with `zoo export --checkpoint {trained.path} --onnx`."

@@ -69,6 +69,7 @@ class TrainResult:
         return {
             "out": str(self.out),
             "sha256": self.checkpoint.sha256,
+            "digest": self.checkpoint.digest,
             "task": self.task,
             "best_epoch": self.best_epoch,
             "best": self.best,
