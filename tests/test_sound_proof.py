@@ -147,3 +147,108 @@ def test_an_entry_that_pins_only_the_weights_is_refused_with_the_way_out(
     result = invoke("--registry", str(registry), "export", "tiny", "--onnx", "--out", str(tmp_path))
     assert result.exit_code == 1
     assert "pins the weights alone" in result.output and "zoo register" in result.output
+
+
+def _write_series(path: Path, phase: float) -> None:
+    rows = ["value,other"] + [
+        f"{np.sin(0.3 * i + phase):.6f},{np.cos(0.2 * i):.6f}" for i in range(120)
+    ]
+    path.write_text("\n".join(rows) + "\n")
+
+
+@pytest.fixture
+def csv_run(invoke: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A checkpoint trained on `data.csv` in folder `train/` (recorded by that name)."""
+    folder = tmp_path / "train"
+    folder.mkdir()
+    _write_series(folder / "data.csv", 0.0)
+    monkeypatch.chdir(folder)
+    args = ("--data", "data.csv", "--target", "value", "--window", "8", "--epochs", "2")
+    result = invoke("train", "lstm", *args, "--set", "hidden_size=8", "--out", "run")
+    assert result.exit_code == 0, result.output
+    return folder / "run"
+
+
+def _int8(invoke: Any, run: Path, out: Path, *extra: str) -> Any:
+    return invoke("export", "--checkpoint", str(run), "--format", "onnx-int8", "--out", str(out),
+                  *extra)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_int8_is_judged_on_held_out_windows_of_the_training_file(
+    invoke: Any, csv_run: Path, tmp_path: Path
+) -> None:
+    result = _int8(invoke, csv_run, tmp_path / "x")
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "x" / "run.parity.json").read_text())
+    (task,) = [c for c in report["artifacts"][0]["parity"]["checks"] if "(task)" in c["output"]]
+    # 120 rows, window 8, horizon 1: 112 windows; zoo train validated the last 20% (22).
+    assert "22 held-out sequences" in task["case"], task["case"]
+
+
+@pytest.mark.slow
+def test_int8_refuses_another_file_of_the_training_files_name(
+    invoke: Any, csv_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    _write_series(elsewhere / "data.csv", 1.5)  # same name and columns, other numbers
+    monkeypatch.chdir(elsewhere)
+    result = _int8(invoke, csv_run, tmp_path / "x")
+    assert result.exit_code == 1
+    assert "is not the training CSV" in result.output and "--data FILE" in result.output
+    assert not (tmp_path / "x" / "run.int8.onnx").exists()
+    _int8(invoke, csv_run, tmp_path / "x", "--data", "data.csv")  # the user's explicit choice
+    report = json.loads((tmp_path / "x" / "run.parity.json").read_text())
+    cases = [c["case"] for c in report["artifacts"][0]["parity"]["checks"]]
+    assert any("112 sequences of data.csv" in c for c in cases), cases  # every window
+
+
+@pytest.mark.slow
+def test_int8_without_its_data_fails_unless_the_fallback_is_accepted(
+    invoke: Any, csv_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no data.csv here
+    result = _int8(invoke, csv_run, tmp_path / "x")
+    assert result.exit_code == 1
+    assert "task metric cannot be computed" in result.output  # on the console, not only JSON
+    assert not (tmp_path / "x" / "run.int8.onnx").exists()
+    accepted = _int8(invoke, csv_run, tmp_path / "x", "--accept-elementwise")
+    assert accepted.exit_code == 0, accepted.output
+    assert "judged by its elementwise tolerance, as --accept-elementwise asks" in accepted.output
+
+
+def test_verify_names_the_missing_architecture_and_plugin(
+    invoke: Any, make_plugins: Callable[..., Plugins], tmp_path: Path
+) -> None:
+    plugins = make_plugins(third_party=True)
+    if "gru" not in plugins.architectures:
+        pytest.skip("needs the example plugin zoo-gru (CI installs it)")
+    assert invoke("export", "gru", "--onnx", "--out", str(tmp_path)).exit_code == 0
+    result = invoke("verify", str(tmp_path / "gru.onnx"), cli_plugins=make_plugins())
+    assert result.exit_code == 1
+    assert "architecture 'gru' of plugin 'gru'" in result.output
+    assert "not installed" in result.output and "no zoo metadata" not in result.output
+
+
+def test_predict_refuses_an_artifact_that_copied_the_checkpoints_metadata(
+    invoke: Any, trained: Path, tmp_path: Path
+) -> None:
+    import onnx
+
+    genuine, fake = tmp_path / "genuine", tmp_path / "fake"
+    exported = invoke("export", "--checkpoint", str(trained), "--onnx", "--out", str(genuine))
+    assert exported.exit_code == 0, exported.output
+    args = ("--set", "input_size=1", "--set", "hidden_size=4", "--seed", "3")
+    assert invoke("export", "lstm", "--onnx", "--out", str(fake), *args).exit_code == 0
+    claims = {p.key: p.value for p in onnx.load(str(genuine / "tiny.onnx")).metadata_props}
+    model = onnx.load(str(fake / "lstm.onnx"))
+    for prop in model.metadata_props:  # every claim of the genuine file, copied
+        if prop.key in claims:
+            prop.value = claims[prop.key]
+    onnx.save(model, str(fake / "lstm.onnx"))
+    predict = ("predict", "--checkpoint", str(trained), "--data", "sine", "--runtime", "onnx")
+    assert invoke(*predict, "--artifact", str(genuine / "tiny.onnx")).exit_code == 0
+    result = invoke(*predict, "--artifact", str(fake / "lstm.onnx"))
+    assert result.exit_code == 1
+    assert "does not compute what it computes" in result.output

@@ -16,7 +16,7 @@ import click
 from zoo._errors import ZooError
 from zoo._spec import parse_assignments
 from zoo._tables import format_table
-from zoo.cli._common import echo_json, json_option, session, set_errors
+from zoo.cli._common import F, echo_json, json_option, session, set_errors
 
 if TYPE_CHECKING:
     from zoo.parity._report import ParityReport
@@ -76,6 +76,22 @@ ort_provider_option = click.option(
 )
 
 
+def task_options(command: F) -> F:
+    """--data and --accept-elementwise: how a lossy format of a trained checkpoint is judged."""
+    command = click.option(
+        "--accept-elementwise",
+        is_flag=True,
+        help="For a lossy format (onnx-int8) of a trained checkpoint whose task metric cannot "
+        "be computed: judge it by its elementwise tolerance instead of failing.",
+    )(command)
+    return click.option(
+        "--data",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Labelled CSV data for a lossy format's task metric (default: the checkpoint's "
+        "own: its built-in task, or its training CSV checked by digest, held-out windows).",
+    )(command)
+
+
 def add_export_commands(cli: click.Group) -> None:
     """Register export and verify on the `zoo` group."""
 
@@ -112,6 +128,7 @@ def add_export_commands(cli: click.Group) -> None:
         "--rtol", type=tolerance, help="Relative tolerance (default: the exporter's, 1e-3)."
     )
     @click.option("--seed", type=int, default=0, show_default=True, help="Seed of random weights.")
+    @task_options
     @click.option(
         "--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Config override."
     )
@@ -132,6 +149,8 @@ def add_export_commands(cli: click.Group) -> None:
         rtol: float | None,
         seed: int,
         assignments: tuple[str, ...],
+        data: Path | None,
+        accept_elementwise: bool,
         ort_provider: str,
         as_json: bool,
     ) -> None:
@@ -154,6 +173,7 @@ def add_export_commands(cli: click.Group) -> None:
         """
         from zoo.catalog import _source as models
         from zoo.export._pipeline import export_model
+        from zoo.export._proof import TaskJudge
 
         app = session(ctx)
         if (name is None) == (checkpoint is None):
@@ -179,6 +199,7 @@ def add_export_commands(cli: click.Group) -> None:
             lengths=lengths,
             progress=lambda line: click.echo(line, err=True),
             ort_provider=ort_provider,
+            judge=TaskJudge(data, accept_elementwise),
         )
         reports = [a.report for a in summary.artifacts if a.report is not None]
         if as_json:
@@ -200,6 +221,7 @@ def add_export_commands(cli: click.Group) -> None:
     )
     @click.option("--atol", type=tolerance, help="Absolute tolerance (default: the exporter's).")
     @click.option("--rtol", type=tolerance, help="Relative tolerance (default: the exporter's).")
+    @task_options
     @ort_provider_option
     @json_option
     @click.pass_context
@@ -209,6 +231,8 @@ def add_export_commands(cli: click.Group) -> None:
         checkpoint: Path | None,
         atol: float | None,
         rtol: float | None,
+        data: Path | None,
+        accept_elementwise: bool,
         ort_provider: str,
         as_json: bool,
     ) -> None:
@@ -218,9 +242,13 @@ def add_export_commands(cli: click.Group) -> None:
         random weights, or the checkpoint it was exported from (sha256 checked).
         Exit status 1 if any output differs.
         """
+        from zoo.export._proof import TaskJudge
         from zoo.export._verify import verify_artifact
 
-        report = verify_artifact(session(ctx), artifact, checkpoint, atol, rtol, ort_provider)
+        judge = TaskJudge(data, accept_elementwise)
+        report = verify_artifact(
+            session(ctx), artifact, checkpoint, atol, rtol, ort_provider, judge=judge
+        )
         if as_json:
             echo_json(report.to_dict())
         else:

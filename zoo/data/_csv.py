@@ -205,7 +205,7 @@ def csv_dataset(path: Path, options: DataOptions) -> Dataset:
     values = np.stack([table.numeric(f) for f in features], axis=1)  # (rows, features)
     window = options.window
     ends = np.arange(window - 1, len(table.rows) - horizon)  # rows where windows end
-    n_val = min(len(ends) - 1, max(1, round(len(ends) * options.val_fraction)))
+    n_val = validation_windows(len(ends), options.val_fraction)
     n_train = len(ends) - n_val
     # Statistics of the rows the training windows see (no peeking at validation rows).
     seen = values[: ends[n_train - 1] + 1]
@@ -253,6 +253,12 @@ def _fit_scaling(values: np.ndarray) -> Scaling:
     std = values.std(axis=0)
     std = [float(s) if s > 0 else 1.0 for s in std]  # a constant column stays as it is
     return Scaling(tuple(float(m) for m in mean), tuple(std))
+
+
+def validation_windows(count: int, fraction: float) -> int:
+    """How many of `count` chronological windows validate: the last `fraction` of them, at
+    least one, leaving at least one to train on."""
+    return min(count - 1, max(1, round(count * fraction)))
 
 
 @dataclass

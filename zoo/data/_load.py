@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from zoo._errors import DataError
-from zoo.data._csv import Windows, csv_dataset, csv_windows, read_table
+from zoo.data._csv import Windows, csv_dataset, csv_windows, read_table, validation_windows
 from zoo.data._spec import (
     CLASSIFICATION,
     REGRESSION,
@@ -105,6 +105,15 @@ def evaluation_split(
     windows = csv_windows(spec, Path(source), labelled=True)
     assert windows.y is not None
     return Split(windows.x, windows.y, windows.rows)
+
+
+def held_out(spec: DataSpec, split: Split) -> Split:
+    """Of every labelled window of the training CSV (`evaluation_split` on it), the ones
+    training held out: the last `val_fraction`, as `zoo train` split them."""
+    assert spec.kind == "csv" and spec.val_fraction is not None
+    start = len(split) - validation_windows(len(split), spec.val_fraction)
+    rows = None if split.rows is None else split.rows[start:]
+    return Split(split.x[start:], split.y[start:], rows)
 
 
 def _needed_columns(spec: DataSpec) -> list[str]:

@@ -67,6 +67,7 @@ class ArtifactMetadata:
 
     model: str
     architecture: str
+    plugin: str
     config: dict[str, Any]
     io: dict[str, Any]
     weights: Weights
@@ -97,6 +98,7 @@ class ArtifactMetadata:
         return cls(
             model=meta.get(MODEL) or meta[ARCHITECTURE],
             architecture=meta[ARCHITECTURE],
+            plugin=meta.get(PLUGIN, ""),
             config=config,
             io=io,
             weights=weights,

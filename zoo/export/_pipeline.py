@@ -13,24 +13,22 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zoo._contract import IOContract
 from zoo._errors import ZooError, debug_enabled
 from zoo._fs import atomic_output, atomic_write_text, ensure_dir
 from zoo._spec import Exporter
 from zoo.catalog._source import SourceModel
 from zoo.checkpoint._provenance import Weights
 from zoo.export._job import DEFAULT_OPSET, ExportJob, export_contract
+from zoo.export._proof import DEFAULT_JUDGE, Progress, TaskJudge, prove
 from zoo.export._runtime import PROVIDERS, check_provider, use_provider
-from zoo.parity._check import Case, Reference, check_runner, references
+from zoo.parity._check import Case, Reference, references
 from zoo.parity._contract import check_module
 from zoo.parity._report import ParityReport
-
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -111,6 +109,8 @@ def export_one(
     atol: float | None,
     rtol: float | None,
     lengths: bool = False,
+    judge: TaskJudge = DEFAULT_JUDGE,
+    progress: Progress = lambda _: None,
 ) -> ArtifactResult:
     """Export, check parity on the temporary file, and install it only if it passed."""
     start = time.perf_counter()
@@ -122,18 +122,11 @@ def export_one(
             )
             info = exporter.export(job) or {}
             runner = exporter.load(tmp)
-            report = check_runner(
-                runner,
-                job.contract,
-                refs,
-                artifact=str(final),
-                exporter=exporter.name,
-                atol=exporter.atol if atol is None else atol,
-                rtol=exporter.rtol if rtol is None else rtol,
-            )
-            report.info = dict(info)
-            if exporter.task_metric:
-                _judge_by_task(report, source, job.contract, runner)
+            report = prove(
+                source, exporter, runner, job.contract, refs, artifact=str(final), atol=atol,
+                rtol=rtol, judge=judge, progress=progress,
+            )  # fmt: skip
+            report.info = {**info, **report.info}
             if not report.passed:
                 raise _Rejected
             if exporter.annotate is not None:
@@ -157,24 +150,6 @@ def export_one(
     return ArtifactResult(exporter.name, final, True, report, time.perf_counter() - start)
 
 
-def _judge_by_task(
-    report: ParityReport, source: SourceModel, contract: IOContract, runner: Any
-) -> None:
-    """For a lossy format: on a trained checkpoint the task metric decides, elementwise rows
-    inform; without one (random weights) the elementwise tolerance keeps deciding."""
-    from zoo.parity._task_metric import task_check
-
-    outcome = task_check(source, contract, runner)
-    if isinstance(outcome, str):
-        report.info["task_metric"] = outcome
-        return
-    check, numbers = outcome
-    for elementwise in report.checks:
-        elementwise.advisory = True
-    report.checks.append(check)
-    report.info["task_metric"] = numbers
-
-
 class _Rejected(Exception):
     """Parity failed: leave the temporary artifact uninstalled."""
 
@@ -192,6 +167,7 @@ def export_model(
     progress: Progress = lambda _: None,
     cases: Sequence[Case] | None = None,
     ort_provider: str = "cpu",
+    judge: TaskJudge = DEFAULT_JUDGE,
 ) -> ExportSummary:
     """Run each exporter in turn; write `<name>.parity.json` beside the artifacts.
 
@@ -230,6 +206,8 @@ def export_model(
                 atol=atol,
                 rtol=rtol,
                 lengths=lengths,
+                judge=judge,
+                progress=progress,
             )
         state = "passed" if result.passed else "FAILED"
         progress(f"[{i}/{len(exporters)}] {exporter.name}: parity {state} ({result.seconds:.1f} s)")

@@ -14,8 +14,9 @@ from zoo.checkpoint._provenance import CheckpointWeights, RandomWeights
 from zoo.export._job import export_contract
 from zoo.export._metadata import ArtifactMetadata
 from zoo.export._pipeline import first_line
+from zoo.export._proof import DEFAULT_JUDGE, TaskJudge, prove
 from zoo.export._runtime import check_provider, use_provider
-from zoo.parity._check import check_runner, references
+from zoo.parity._check import references
 from zoo.parity._report import ParityReport
 
 
@@ -31,6 +32,13 @@ def find_exporter(exporters: dict[str, Exporter], path: Path) -> Exporter:
 def source_from_metadata(app: Any, meta: dict[str, str], checkpoint: Path | None) -> SourceModel:
     """Rebuild the eager model an artifact was exported from, using its `zoo.*` metadata."""
     recorded = ArtifactMetadata.read(meta)
+    if recorded.architecture not in app.plugins.architectures:
+        raise ZooError(
+            f"The artifact was exported from architecture {recorded.architecture!r} of plugin "
+            f"{recorded.plugin or '?'!r}, which is not installed here (installed: "
+            f"{', '.join(sorted(app.plugins.architectures))}). Install that plugin's package "
+            "to rebuild the reference model."
+        )
     arch = app.plugins.architecture(recorded.architecture)
     config = arch.resolve(recorded.config)
     weights = recorded.weights
@@ -58,9 +66,11 @@ def verify_artifact(
     atol: float | None,
     rtol: float | None,
     ort_provider: str = "cpu",
+    judge: TaskJudge = DEFAULT_JUDGE,
 ) -> ParityReport:
-    """Re-run the parity of an existing artifact against its rebuilt reference model
-    (ONNX artifacts on onnxruntime's `ort_provider`, zoo.export.ort_session)."""
+    """Re-run the proof of an existing artifact against its rebuilt reference model
+    (ONNX artifacts on onnxruntime's `ort_provider`, zoo.export.ort_session); a lossy
+    format of a trained checkpoint is judged as export judged it (`judge`)."""
     check_provider(ort_provider)
     if not path.is_file():
         raise ZooError(f"Artifact {str(path)!r} does not exist.")
@@ -81,12 +91,7 @@ def verify_artifact(
         raise
     except Exception as exc:
         raise ZooError(f"Cannot load {str(path)!r} as {exporter.name}: {first_line(exc)}") from None
-    return check_runner(
-        runner,
-        contract,
-        refs,
-        artifact=str(path),
-        exporter=exporter.name,
-        atol=exporter.atol if atol is None else atol,
-        rtol=exporter.rtol if rtol is None else rtol,
-    )
+    return prove(
+        source, exporter, runner, contract, refs, artifact=str(path), atol=atol, rtol=rtol,
+        judge=judge,
+    )  # fmt: skip

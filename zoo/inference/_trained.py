@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zoo._contract import LENGTHS
 from zoo._errors import CheckpointError, DataError, ZooError
+from zoo._spec import Exporter
 from zoo.catalog import _source as models
 from zoo.catalog._session import App
 from zoo.checkpoint._format import CONFIG_FILE, read_checkpoint
@@ -107,8 +109,9 @@ Predictor = Callable[[Any, Any], Any]
 def artifact_predictor(app: App, trained: TrainedModel, path: Path) -> Predictor:
     """`y` from an exported ONNX file in onnxruntime: `(x, lengths) -> y` (numpy arrays).
 
-    The file must have been exported from this very checkpoint (its `zoo.checkpoint_sha256`
-    metadata), so predictions cannot silently come from other weights.
+    The file must claim this very checkpoint (its `zoo.checkpoint_sha256` metadata) and
+    prove it: a metadata field can be copied into any file, so the artifact is run against
+    the checkpoint's model on the parity cases (what `zoo verify` runs) before it predicts.
     """
     import numpy as np
 
@@ -131,6 +134,7 @@ def artifact_predictor(app: App, trained: TrainedModel, path: Path) -> Predictor
         )
     contract = recorded.io
     runner = exporter.load(path)
+    _prove_bound(trained, exporter, runner, path, LENGTHS in recorded.input_names)
 
     def run(x: Any, lengths: Any) -> Any:
         feeds: dict[str, Any] = {"x": x}
@@ -149,6 +153,28 @@ def artifact_predictor(app: App, trained: TrainedModel, path: Path) -> Predictor
         return runner(feeds)["y"]
 
     return run
+
+
+def _prove_bound(
+    trained: TrainedModel, exporter: Exporter, runner: Any, path: Path, lengths: bool
+) -> None:
+    """ZooError unless the artifact's runner computes what the checkpoint's model computes."""
+    from zoo.export._job import export_contract
+    from zoo.export._proof import TaskJudge, prove
+    from zoo.parity._check import references
+
+    contract = export_contract(trained.source, lengths)
+    refs = references(trained.source.module, contract)
+    judge = TaskJudge(accept_elementwise=True)  # the claim already matched; numbers decide
+    report = prove(trained.source, exporter, runner, contract, refs, artifact=str(path),
+                   judge=judge)  # fmt: skip
+    if not report.passed:
+        first = report.failures[0]
+        raise ZooError(
+            f"{path} claims checkpoint {trained.path} but does not compute what it computes "
+            f"(output {first.output!r} at {first.case}: {first.problem}). Export it with "
+            f"`zoo export --checkpoint {trained.path} --onnx`."
+        )
 
 
 def predict(
