@@ -93,12 +93,12 @@ class IOContract:
         return LENGTHS in self.input_names
 
     @property
-    def streamable(self) -> bool:
-        """Whether chunked runs with fed-back states equal one full pass.
-
-        Unidirectional models without `lengths`: a chunk of a padded batch would need each
-        sequence's length within the chunk, which the contract does not define.
-        """
+    def can_stream(self) -> bool:
+        """Whether streaming is defined: calls on chunks of a sequence, each fed the states
+        the previous call returned. Unidirectional models without `lengths` (a chunk of a
+        padded batch would need each sequence's length within the chunk, which the contract
+        does not define). Whether a stream then equals one full pass is the architecture's
+        own property (`Architecture.streamable`)."""
         return not self.bidirectional and not self.has_lengths
 
     def with_lengths(self) -> IOContract:

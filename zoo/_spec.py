@@ -77,6 +77,10 @@ class Architecture:
     contract: Callable[[Mapping[str, Any]], IOContract] | None = None
     num_params: Callable[[Mapping[str, Any]], int] | None = None
     supports_lengths: bool = False
+    #: Calls on chunks of a sequence, each fed the states the previous call returned, equal
+    #: one call on the whole sequence (true of recurrent stacks; not of a centered
+    #: convolution over time). Parity never assumes it; zoo.testing checks the declaration.
+    streamable: bool = True
     plugin: str = field(default="", compare=False)
 
     def io(self, config: Mapping[str, Any], *, lengths: bool = False) -> IOContract:
@@ -99,6 +103,15 @@ class Architecture:
                 "supports_lengths=True (zoo.testing.check_forward_contract checks it)."
             )
         return contract.with_lengths()
+
+    def streaming(self) -> str:
+        """Whether a stream of chunks with fed-back states equals one full pass ("yes"), or
+        why not: what `zoo info` and the export report say."""
+        if self.bidirectional:
+            return "no: bidirectional (the backward direction needs the whole sequence)"
+        if not self.streamable:
+            return "no: declared streamable=False (it looks ahead in time)"
+        return "yes"
 
     def count_params(self, config: Mapping[str, Any]) -> int | None:
         """Parameter count without building the model, where the spec can say it."""

@@ -45,7 +45,7 @@ STREAM = "stream"
 
 def _cells(grid: Grid, contract: Any) -> list[tuple[int, int | str]]:
     cells: list[tuple[int, int | str]] = [(b, s) for b in grid.batches for s in grid.seqs]
-    if contract.streamable:
+    if contract.can_stream:
         cells.append((1, STREAM))
     return cells
 

@@ -79,6 +79,8 @@ class ResolvedModel:
             "config": self.config,
             "io": self.arch.io(self.config).to_dict(),
             "supports_lengths": self.arch.supports_lengths,
+            "streamable": self.arch.streaming() == "yes",
+            "streaming": self.arch.streaming(),
             "checkpoint": str(self.entry.checkpoint) if self.entry.checkpoint else None,
             "sha256": self.entry.sha256,
             "source": str(self.entry.source) if self.entry.source else None,

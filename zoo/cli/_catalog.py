@@ -71,6 +71,7 @@ def add_catalog_commands(cli: click.Group) -> None:
         click.echo(f"  dynamic axes  {', '.join(data['io']['dynamic_axes'])}")
         lengths = "yes (zoo export --lengths)" if data["supports_lengths"] else "no"
         click.echo(f"  lengths input {lengths}")
+        click.echo(f"  streaming     {data['streaming']}")
 
     @cli.command("plugins")
     @json_option

@@ -64,6 +64,8 @@ class ExportSummary:
     lengths: bool = False
     ort_provider: str = "cpu"
     report_path: Path | None = None
+    #: The architecture's streaming property (`Architecture.streaming`).
+    streaming: str = ""
 
     @property
     def passed(self) -> bool:
@@ -74,6 +76,7 @@ class ExportSummary:
             "model": self.model,
             "weights": self.weights.to_dict(),
             "lengths": self.lengths,
+            "streaming": self.streaming,
             "ort_provider": self.ort_provider,
             "passed": self.passed,
             "report": str(self.report_path) if self.report_path else None,
@@ -191,7 +194,10 @@ def export_model(
             "for artifacts with lengths"
         )
     refs = references(source.module, contract, cases)
-    summary = ExportSummary(source.name, source.weights, lengths=lengths, ort_provider=ort_provider)
+    summary = ExportSummary(
+        source.name, source.weights, lengths=lengths, ort_provider=ort_provider,
+        streaming=source.arch.streaming(),
+    )  # fmt: skip
     for i, exporter in enumerate(exporters, 1):
         final = out_dir / f"{source.name}{exporter.suffix}"
         progress(f"[{i}/{len(exporters)}] {exporter.name}: exporting to {final}")

@@ -172,13 +172,13 @@ def references(
     """Run the eager model once per case; reused for every artifact.
 
     `cases` defaults to `LENGTHS_CASES` for a contract with lengths, else `DEFAULT_CASES`
-    plus, for a streamable contract and `stream`, `STREAM_CASE`.
+    plus, where the contract can stream and `stream`, `STREAM_CASE`.
     """
     import torch
 
     if cases is None:
         cases = LENGTHS_CASES if contract.has_lengths else DEFAULT_CASES
-    chosen = list(cases) + ([STREAM_CASE] if stream and contract.streamable else [])
+    chosen = list(cases) + ([STREAM_CASE] if stream and contract.can_stream else [])
     refs = []
     # One intra-op thread: every case is a recurrence over batch <= 4, whose per-step ops are
     # too small to split; a second thread only adds a hand-off per op (and waits for a core
@@ -193,36 +193,55 @@ def references(
     return refs
 
 
-def _reference(model: Any, contract: IOContract, case: Case, seed: int) -> Reference:
-    """One case's inputs (absent states as the zeros the artifact gets) and eager outputs."""
-    import numpy as np
+def eager_runner(model: Any, contract: IOContract) -> Runner:
+    """The eager model as a runner: the contract's inputs in, its outputs out, as arrays."""
     import torch
 
+    def run(feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        with torch.no_grad():
+            outputs = model(*forward_args(contract, feeds))
+        return {n: t.detach().numpy() for n, t in zip(contract.output_names, outputs, strict=True)}
+
+    return run
+
+
+def _reference(model: Any, contract: IOContract, case: Case, seed: int) -> Reference:
+    """One case's inputs (absent states as the zeros the artifact gets) and eager outputs.
+
+    A streaming case runs eager PyTorch the way the artifact will run: chunk by chunk, each
+    call fed the states the previous one returned. Parity compares the two under the same
+    calls; whether that equals one full pass is the architecture's own property
+    (`Architecture.streamable`), which the test kit checks.
+    """
+    import numpy as np
+
     given = make_inputs(contract, case.batch, case.seq, states=case.states, seed=seed)
-    with torch.no_grad():
-        outputs = model(*forward_args(contract, given))
-    expected = {n: t.detach().numpy() for n, t in zip(contract.output_names, outputs, strict=True)}
     full = dict(given)
     for spec in contract.state_specs:  # absent states are zeros for the artifact
         if spec.name not in full:
             full[spec.name] = np.zeros(
                 spec.concrete(**{BATCH: case.batch, SEQ: case.seq}), np.float32
             )
+    runner = eager_runner(model, contract)
+    expected = stream(runner, contract, full, case.chunks) if case.chunks else runner(given)
     return Reference(case, full, expected)
 
 
-def _run_streaming(runner: Runner, contract: IOContract, ref: Reference) -> dict[str, np.ndarray]:
-    """Feed the artifact the sequence in chunks, carrying its final states between calls."""
+def stream(
+    runner: Runner, contract: IOContract, inputs: dict[str, np.ndarray], chunks: Sequence[int]
+) -> dict[str, np.ndarray]:
+    """Feed `runner` the sequence in chunks, carrying its final states between calls: the
+    last call's outputs, with the sequence outputs of every call concatenated."""
     import numpy as np
 
     x_name = contract.input_names[0]
-    states = {n: ref.inputs[n] for n in contract.state_inputs}
+    states = {n: inputs[n] for n in contract.state_inputs}
     pieces: dict[str, list[np.ndarray]] = {n: [] for n in contract.sequence_outputs}
     last: dict[str, np.ndarray] = {}
     start = 0
-    for size in ref.case.chunks:
+    for size in chunks:
         chunk = {
-            x_name: np.ascontiguousarray(ref.inputs[x_name][:, start : start + size]),
+            x_name: np.ascontiguousarray(inputs[x_name][:, start : start + size]),
             **states,
         }
         last = runner(chunk)
@@ -250,7 +269,9 @@ def check_runner(
     for ref in refs:
         try:
             actual = (
-                _run_streaming(runner, contract, ref) if ref.case.chunks else runner(ref.inputs)
+                stream(runner, contract, ref.inputs, ref.case.chunks)
+                if ref.case.chunks
+                else runner(ref.inputs)
             )
         except Exception as exc:  # the runtime refused the input: a parity failure, named
             for name in contract.output_names:

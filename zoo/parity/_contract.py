@@ -14,6 +14,7 @@ from typing import Any
 from zoo._contract import BATCH, LENGTHS, SEQ, IOContract
 from zoo._errors import PluginError
 from zoo._spec import Architecture
+from zoo.parity._check import eager_runner, stream
 from zoo.parity._inputs import forward_args, make_inputs
 
 #: (batch, seq) shapes the contract check runs: batch 1, seq 1 and a longer mix.
@@ -35,6 +36,9 @@ def check_forward_contract(
     (length 1 and full length among them): every output of each sequence must equal running
     the model on that sequence alone, truncated to its length (same initial states), and
     `hidden` must be exactly zero past each length.
+
+    Where the contract can stream, the `streamable` declaration: a declared streamable
+    model must give the same outputs for a stream of chunks as for one full pass.
     """
     import torch
 
@@ -70,6 +74,32 @@ def check_forward_contract(
                         )
             if arch.supports_lengths:
                 _check_lengths(plugin, arch.name, model, arch.io(config, lengths=True), batch, seq)
+    if arch.streamable and contract.can_stream:
+        _check_streamable(plugin, arch.name, model, contract)
+
+
+#: The stream the declaration check runs: 24 steps as calls of 1, 7 and 16.
+STREAM_CHUNKS = (1, 7, 16)
+
+
+def _check_streamable(plugin: str, name: str, model: Any, contract: IOContract) -> None:
+    """A model declared streamable computes the same for a stream of chunks (each call fed
+    the states the previous one returned) as for one full pass."""
+    import numpy as np
+
+    arrays = make_inputs(contract, 2, sum(STREAM_CHUNKS), states=True, seed=11)
+    runner = eager_runner(model, contract)
+    whole, chunked = runner(arrays), stream(runner, contract, arrays, STREAM_CHUNKS)
+    for spec in contract.outputs:
+        worst = float(np.abs(whole[spec.name] - chunked[spec.name]).max(initial=0.0))
+        if worst > 1e-5:
+            raise PluginError(
+                plugin,
+                f"{name!r} declares streamable=True, but a stream of chunks of "
+                f"{'+'.join(map(str, STREAM_CHUNKS))} steps with fed-back states differs from "
+                f"one full pass (output {spec.name!r}, max abs diff {worst:.3g}). A model that "
+                "looks ahead in time is not streamable: register it with streamable=False.",
+            )
 
 
 def _check_lengths(
