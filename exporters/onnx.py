@@ -64,7 +64,7 @@ def build(job: zoo.ExportJob) -> tuple[Any, dict[str, Any]]:
             model, route = _export_legacy(job, args), "legacy"
         else:
             model, route = _export_dynamo(job, args), "dynamo"
-    check_graph(model, contract)
+    check_graph(model, contract, scans=_runs_scans(job.module))
     meta = {**job.metadata(exporter=f"onnx:{route}"), "onnx.version": onnx.__version__}
     set_metadata(model, meta)
     onnx.checker.check_model(model, full_check=True)
@@ -130,9 +130,11 @@ def _export_legacy(job: zoo.ExportJob, args: tuple[Any, ...]) -> Any:
     return onnx.load_model_from_string(buffer.getvalue())
 
 
-def check_graph(model: Any, contract: zoo.IOContract) -> None:
+def check_graph(model: Any, contract: zoo.IOContract, scans: bool = False) -> None:
     """The graph declares the contract: names, dtypes, named dynamic axes, fixed sizes; no
-    unrolling; with `lengths`, every native recurrent node's `sequence_lens` comes from it."""
+    loop over time (`scans`: the model runs hand-written cells through `zoo.nn.Scan`, whose
+    ONNX form is one `Scan` node per cell, allowed then; a `Loop` never is); with `lengths`,
+    every native recurrent node's `sequence_lens` comes from it."""
     import numpy as np
     from onnx import TensorProto
     from onnx.helper import np_dtype_to_tensor_dtype
@@ -161,13 +163,21 @@ def check_graph(model: Any, contract: zoo.IOContract) -> None:
                     f"ONNX {kind} {spec.name!r} is {TensorProto.DataType.Name(elem)}, the "
                     f"contract says {spec.dtype}."
                 )
-    unrolled = [n.op_type for n in graph.node if n.op_type in UNROLLED_OPS]
+    looping = set(UNROLLED_OPS) - ({"Scan"} if scans else set())
+    unrolled = [n.op_type for n in graph.node if n.op_type in looping]
     if unrolled:
         raise zoo.ExportError(
             f"ONNX graph loops over time ({', '.join(sorted(set(unrolled)))} nodes)."
         )
     if contract.has_lengths:
         _check_lengths_feed(graph)
+
+
+def _runs_scans(module: Any) -> bool:
+    """Whether the model runs a hand-written cell through `zoo.nn.Scan`."""
+    from zoo.nn import Scan
+
+    return any(isinstance(m, Scan) for m in module.modules())
 
 
 def value_sources(graph: Any, value: str) -> set[str]:

@@ -5,6 +5,7 @@ Nothing here imports torch: listing and describing models works from the specs a
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -31,6 +32,14 @@ class App:
         paths += env_registries()
         paths += list(self.extra_registries)
         return Registry.load(paths, self.plugins.architectures)
+
+    def model_names(self, pattern: str | None = None) -> list[str]:
+        """Every name `resolve` takes: registry entries, and architectures no entry is named
+        after (at their defaults), filtered by an fnmatch `pattern`, sorted."""
+        names = set(self.registry.entries) | set(self.plugins.architectures)
+        if pattern:
+            names = {n for n in names if fnmatch.fnmatchcase(n, pattern)}
+        return sorted(names)
 
     def entry(self, name: str) -> ModelEntry:
         return self.registry.get(name)

@@ -26,11 +26,16 @@ def add_catalog_commands(cli: click.Group) -> None:
     def list_(
         ctx: click.Context, pattern: str | None, registries: tuple[Path, ...], as_json: bool
     ) -> None:
-        """List registered models, optionally filtered by an fnmatch PATTERN (e.g. 'lstm*')."""
+        """List registered models, optionally filtered by an fnmatch PATTERN (e.g. 'lstm*').
+
+        Every installed architecture is a model too (at its defaults): one that no registry
+        entry names is listed under its own name, so a plugin's model shows (and exports by
+        name) the moment the plugin is installed.
+        """
         app = session(ctx)
         if registries:
             app = App(app.plugins, [*app.extra_registries, *registries])
-        rows = [app.resolve(e.name).summary() for e in app.registry.match(pattern)]
+        rows = [app.resolve(name).summary() for name in app.model_names(pattern)]
         if as_json:
             echo_json(rows)
             return

@@ -1,0 +1,38 @@
+"""zoo-cells' own tests, written with zoo's test kit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnx
+import pytest
+
+import zoo
+from zoo.testing import check_architecture
+
+
+@pytest.mark.slow
+def test_mgu_exports_with_every_exporter_and_a_dynamic_sequence(tmp_path: Path) -> None:
+    check_architecture("mgu", {"hidden_size": 8}, out_dir=tmp_path)
+    model = onnx.load(str(tmp_path / "mgu.onnx"))
+    ops = [n.op_type for n in model.graph.node]
+    assert ops.count("Scan") == 1 and "Loop" not in ops  # one Scan per layer, not unrolled
+    x = model.graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_param for d in x[:2]] == ["batch", "seq"]
+
+
+@pytest.mark.slow
+def test_a_two_layer_mgu_exports(tmp_path: Path) -> None:
+    check_architecture("mgu", {"num_layers": 2, "hidden_size": 6}, exporters=["onnx", "pt2"])
+
+
+@pytest.mark.slow
+def test_cnn_lstm_exports_with_every_exporter(tmp_path: Path) -> None:
+    check_architecture("cnn-lstm", {"hidden_size": 8, "channels": 4}, out_dir=tmp_path)
+
+
+def test_plugin_registers_architectures_without_a_registry_file() -> None:
+    plugins = zoo.load_plugins()
+    assert plugins.architectures["mgu"].plugin == "cells"
+    assert not plugins.architectures["cnn-lstm"].streamable
+    assert not [path for path, plugin in plugins.registry_files if plugin == "cells"]
