@@ -252,7 +252,11 @@ class ExportableRecurrent(nn.Module):
     def __init__(self, module: nn.RNNBase) -> None:
         super().__init__()
         if getattr(module, "proj_size", 0):
-            raise ExportError("nn.LSTM with proj_size is not supported by zoo's exporters.")
+            raise ExportError(
+                "nn.LSTM with proj_size exports only with --torchscript (scripted, parity "
+                "proven): ONNX's LSTM has no projection (torch's legacy exporter refuses it "
+                "too), and torch.export would freeze the sequence length without zoo's op."
+            )
         self.mode = module.mode
         self.family = _MODES[module.mode]
         self.input_size = module.input_size

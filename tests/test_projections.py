@@ -1,0 +1,75 @@
+"""nn.LSTM(proj_size=...): TorchScript exports it with parity; ONNX and pt2 refuse it with a
+message that names the exporter that works (issue #15)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+from torch import Tensor, nn
+
+import zoo
+import zoo.nn
+from zoo._contract import BATCH, SEQ, IOContract, TensorSpec
+from zoo._manager import Plugins
+from zoo.catalog._source import SourceModel, seeded
+from zoo.checkpoint._provenance import RandomWeights
+from zoo.export._pipeline import export_model
+
+PROJ, HIDDEN = 4, 8
+
+
+class Projected(nn.Module):
+    def __init__(self, **config: Any) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(config["input_size"], HIDDEN, batch_first=True, proj_size=PROJ)
+        self.head = nn.Linear(PROJ, config["output_size"])
+
+    def forward(
+        self,
+        x: Tensor,
+        h0: Optional[Tensor] = None,  # noqa: UP045 - TorchScript
+        c0: Optional[Tensor] = None,  # noqa: UP045 - TorchScript
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        hx: Optional[tuple[Tensor, Tensor]] = None  # noqa: UP045 - TorchScript
+        if h0 is not None and c0 is not None:
+            hx = (h0, c0)
+        hidden, (h_n, c_n) = self.rnn(x, hx)  # h: (1, batch, PROJ), c: (1, batch, HIDDEN)
+        return self.head(h_n[-1]), hidden, h_n, c_n
+
+
+def _contract(config: Mapping[str, Any]) -> IOContract:
+    h, c = (1, BATCH, PROJ), (1, BATCH, HIDDEN)
+    inputs = (TensorSpec("x", (BATCH, SEQ, config["input_size"])), TensorSpec("h0", h),
+              TensorSpec("c0", c))  # fmt: skip
+    outputs = (TensorSpec("y", (BATCH, config["output_size"])),
+               TensorSpec("hidden", (BATCH, SEQ, PROJ)), TensorSpec("h_n", h),
+               TensorSpec("c_n", c))  # fmt: skip
+    return IOContract(inputs, outputs, ("h", "c"))
+
+
+class Plugin:
+    @zoo.hookimpl
+    def register_architectures(self, register: Callable[[zoo.Architecture], None]) -> None:
+        defaults = {"input_size": 3, "output_size": 1}
+        register(zoo.Architecture(name="proj", build=Projected, defaults=defaults,
+                                  states=("h", "c"), contract=_contract))  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
+def test_proj_size_exports_with_torchscript_and_the_others_say_so(
+    make_plugins: Callable[..., Plugins], tmp_path: Path
+) -> None:
+    plugins = make_plugins(Plugin(), strict=True)
+    arch = plugins.architecture("proj")
+    config = arch.resolve()
+    source = SourceModel("proj", arch, config, seeded(arch, config, 0), RandomWeights(0))
+    chosen = [plugins.exporter(n) for n in ("torchscript", "onnx", "pt2")]
+    results = {a.exporter: a for a in export_model(source, chosen, tmp_path).artifacts}
+    assert results["torchscript"].passed
+    for name in ("onnx", "pt2"):
+        assert not results[name].passed
+        assert "exports only with --torchscript" in results[name].error
