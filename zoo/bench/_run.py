@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zoo._errors import ZooError
+from zoo.bench import _custom_cell as custom_cell
 from zoo.bench import _efficiency as efficiency
 from zoo.bench import _export as export
 from zoo.bench import _inference as inference
@@ -49,6 +50,7 @@ SECTIONS: list[Section] = [
     Section("inference", inference.run, "latency of eager, TorchScript, pt2, ORT fp32/int8"),
     Section("efficiency", efficiency.run, "GFLOP/s of the large LSTM vs matmul"),
     Section("training", training.run, "zoo train samples/s vs a minimal loop"),
+    Section("custom-cell", custom_cell.run, "a hand-written cell: eager loop vs onnxruntime"),
 ]
 
 

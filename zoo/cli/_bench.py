@@ -31,7 +31,8 @@ def add_bench_command(cli: click.Group) -> None:
     def bench(mode: str, sections: tuple[str, ...], out: Path | None, as_json: bool) -> None:
         """Measure zoo's speed goals side by side and print medians and ratios.
 
-        Sections: cli, cli-scale, export, ort-options, inference, efficiency, training.
+        Sections: cli, cli-scale, export, ort-options, inference, efficiency, training,
+        custom-cell.
         Everything compared is timed in this run, interleaved; each goal is met or missed
         on a measured ratio (the median over rounds of the two cases' ratio).
         docs/benchmarks.md explains the sections and the goals.

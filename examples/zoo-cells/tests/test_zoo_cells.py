@@ -36,3 +36,26 @@ def test_plugin_registers_architectures_without_a_registry_file() -> None:
     assert plugins.architectures["mgu"].plugin == "cells"
     assert not plugins.architectures["cnn-lstm"].streamable
     assert not [path for path, plugin in plugins.registry_files if plugin == "cells"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["mgu", "cnn-lstm"])
+def test_trained_checkpoint_exports_with_every_exporter(name: str, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from zoo.cli import create_cli
+
+    cli = create_cli(zoo.load_plugins())
+    run = tmp_path / "run"
+    args = ["train", name, "--data", "sine", "--epochs", "1", "--samples", "64",
+            "--seq-len", "12", "--set", "hidden_size=6", "--out", str(run)]  # fmt: skip
+    trained = CliRunner().invoke(cli, args)
+    assert trained.exit_code == 0, trained.output
+    out = tmp_path / "out"
+    exported = CliRunner().invoke(
+        cli, ["export", "--checkpoint", str(run), "--all", "--out", str(out)]
+    )
+    assert exported.exit_code == 0, exported.output
+    assert {p.name for p in out.iterdir() if not p.name.endswith(".json")} == {
+        "run.onnx", "run.int8.onnx", "run.ort.onnx", "run.pt2", "run.torchscript.pt"
+    }  # fmt: skip
