@@ -1,5 +1,5 @@
-"""nn.LSTM(proj_size=...): TorchScript exports it with parity; ONNX and pt2 refuse it with a
-message that names the exporter that works (issue #15)."""
+"""Export edges people hit: nn.LSTM(proj_size=...) exports with TorchScript (ONNX and pt2
+refuse it naming TorchScript), and int32 lengths where a format allows them (issue #15)."""
 
 from __future__ import annotations
 
@@ -73,3 +73,34 @@ def test_proj_size_exports_with_torchscript_and_the_others_say_so(
     for name in ("onnx", "pt2"):
         assert not results[name].passed
         assert "exports only with --torchscript" in results[name].error
+
+
+@pytest.mark.slow
+def test_int32_lengths_work_where_the_format_allows_them(plugins: Plugins, tmp_path: Path) -> None:
+    """PyTorch's own tests pass int32 lengths: the torch formats take them; an ONNX input
+    has one type (int64), which onnxruntime enforces: the README says to cast."""
+    import numpy as np
+
+    from zoo.catalog._session import App
+    from zoo.catalog._source import from_name
+
+    source = from_name(App(plugins), "lstm")
+    chosen = [plugins.exporter(n) for n in ("torchscript", "pt2", "onnx")]
+    summary = export_model(source, chosen, tmp_path, lengths=True)
+    assert summary.passed
+    rng = np.random.default_rng(0)
+    zeros = np.zeros((1, 2, 20), np.float32)
+    feeds = {"x": rng.standard_normal((2, 5, 10)).astype(np.float32), "h0": zeros, "c0": zeros}
+    results = {}
+    for artifact in summary.artifacts:
+        run = plugins.exporter(artifact.exporter).load(artifact.path)
+        wide = run({**feeds, "lengths": np.array([5, 2], np.int64)})["h_n"]
+        try:
+            narrow = run({**feeds, "lengths": np.array([5, 2], np.int32)})["h_n"]
+        except Exception as exc:  # onnxruntime: "Unexpected input data type"
+            results[artifact.exporter] = str(exc)
+        else:
+            np.testing.assert_array_equal(narrow, wide)
+            results[artifact.exporter] = "ok"
+    assert results["torchscript"] == results["pt2"] == "ok"
+    assert "Unexpected input data type" in results["onnx"]
