@@ -31,18 +31,26 @@ def export(job: zoo.ExportJob) -> dict[str, Any]:
     from zoo.export import example_args, quiet_export
 
     model = copy.deepcopy(job.module).eval()
+    args = example_args(job.contract, job.example)
     with quiet_export():
-        try:
-            program, method = torch.jit.script(model), "script"
-        except Exception as exc:  # not scriptable (dynamic Python): tracing keeps the ops
-            args = example_args(job.contract, job.example)
-            program, method = torch.jit.trace(model, args, check_trace=False), "trace"
-            reason = str(exc).splitlines()[0][:200]
-        else:
-            reason = ""
-        meta = job.metadata(exporter=f"torchscript:{method}")
-        torch.jit.save(program, str(job.path), _extra_files={EXTRA: json.dumps(meta)})
-    return {"route": method, **({"script_error": reason} if reason else {})}
+        try:  # the whole step: a model can script, then fail to run or to save
+            _save(torch.jit.script(model), args, job, "script")
+        except Exception as exc:  # not scriptable as written: tracing keeps the ops
+            reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else repr(exc)
+            _save(torch.jit.trace(model, args, check_trace=False), args, job, "trace")
+            return {"route": "trace", "script_error": reason}
+    return {"route": "script"}
+
+
+def _save(program: Any, args: tuple[Any, ...], job: zoo.ExportJob, method: str) -> None:
+    """Run `program` once on the tracing inputs, then write it with zoo's metadata, whose
+    `zoo.exporter` says how it was made (`torchscript:script` or `torchscript:trace`)."""
+    import torch
+
+    with torch.no_grad():
+        program(*args)
+    meta = job.metadata(exporter=f"torchscript:{method}")
+    torch.jit.save(program, str(job.path), _extra_files={EXTRA: json.dumps(meta)})
 
 
 def _read(path: str, extra_files: dict[str, str]) -> Any:

@@ -1,5 +1,6 @@
 """Export edges people hit: nn.LSTM(proj_size=...) exports with TorchScript (ONNX and pt2
-refuse it naming TorchScript), and int32 lengths where a format allows them (issue #15)."""
+refuse it naming TorchScript), int32 lengths where a format allows them, and a forward
+written without Optional annotations falls back to a trace (issue #15)."""
 
 from __future__ import annotations
 
@@ -104,3 +105,44 @@ def test_int32_lengths_work_where_the_format_allows_them(plugins: Plugins, tmp_p
             results[artifact.exporter] = "ok"
     assert results["torchscript"] == results["pt2"] == "ok"
     assert "Unexpected input data type" in results["onnx"]
+
+
+class Unannotated(nn.Module):
+    """A forward as a plugin author writes it: defaults of None, no Optional annotations."""
+
+    def __init__(self, **config: Any) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(config["input_size"], config["hidden_size"], batch_first=True)
+        self.head = nn.Linear(config["hidden_size"], config["output_size"])
+
+    def forward(self, x, h0=None, c0=None):  # type: ignore[no-untyped-def]
+        state = None if h0 is None else (h0, c0)
+        hidden, (h_n, c_n) = self.rnn(x, state)
+        return self.head(h_n[-1]), hidden, h_n, c_n
+
+
+class UnannotatedPlugin:
+    @zoo.hookimpl
+    def register_architectures(self, register: Callable[[zoo.Architecture], None]) -> None:
+        defaults = {"input_size": 3, "hidden_size": 5, "num_layers": 1, "output_size": 1}
+        register(zoo.Architecture(name="plain", build=Unannotated, defaults=defaults,
+                                  states=("h", "c")))  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")  # parity judges the trace
+def test_torchscript_falls_back_to_a_trace_for_an_unannotated_forward(
+    make_plugins: Callable[..., Plugins], tmp_path: Path
+) -> None:
+    """Scripting it succeeds but saving fails ('strides() called on an undefined Tensor');
+    the fallback used to miss that, since the save was outside it."""
+    plugins = make_plugins(UnannotatedPlugin(), strict=True)
+    arch = plugins.architecture("plain")
+    config = arch.resolve()
+    source = SourceModel("plain", arch, config, seeded(arch, config, 0), RandomWeights(0))
+    (artifact,) = export_model(source, [plugins.exporter("torchscript")], tmp_path).artifacts
+    assert artifact.passed, artifact.error
+    assert artifact.report is not None and artifact.report.info["route"] == "trace"
+    assert artifact.report.info["script_error"]
+    meta = plugins.exporter("torchscript").read_metadata(tmp_path / "plain.torchscript.pt")
+    assert meta["zoo.exporter"] == "torchscript:trace"
