@@ -59,3 +59,20 @@ def test_trained_checkpoint_exports_with_every_exporter(name: str, tmp_path: Pat
     assert {p.name for p in out.iterdir() if not p.name.endswith(".json")} == {
         "run.onnx", "run.int8.onnx", "run.ort.onnx", "run.pt2", "run.torchscript.pt"
     }  # fmt: skip
+
+
+def test_listed_and_exported_by_name_without_a_registry_file(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from zoo.cli import create_cli
+
+    cli = create_cli(zoo.load_plugins())
+    listed = json.loads(CliRunner().invoke(cli, ["list", "--json"]).output)
+    rows = {r["name"]: r for r in listed}
+    assert rows["mgu"]["plugin"] == "cells" and rows["cnn-lstm"]["num_params"] > 0
+    args = ["export", "cnn-lstm", "--onnx", "--set", "hidden_size=4", "--out", str(tmp_path)]
+    exported = CliRunner().invoke(cli, args)
+    assert exported.exit_code == 0, exported.output
+    assert (tmp_path / "cnn-lstm.onnx").is_file()
