@@ -8,6 +8,7 @@ import onnxruntime as ort
 import pytest
 
 import zoo.export
+from zoo._errors import ZooError
 from zoo.export import _runtime as runtime
 
 
@@ -23,7 +24,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(
     ("value", "threads", "spinning"),
-    [("3", 3, "1"), ("0", 0, "1"), ("1", 1, "0"), ("many", None, "0"), ("-2", None, "0")],
+    [("3", 3, "1"), ("0", 0, "1"), ("1", 1, "0"), ("", None, "0")],
 )
 def test_zoo_ort_threads(
     monkeypatch: pytest.MonkeyPatch, value: str, threads: int | None, spinning: str
@@ -59,3 +60,12 @@ def test_the_onnx_runner_uses_zoo_sessions(
     source = from_name(App(plugins), "rnn")  # type: ignore[arg-type]
     summary = export_model(source, [plugins.exporter("onnx")], tmp_path, legacy=True)  # type: ignore[attr-defined]
     assert summary.passed and len(made) == 1
+
+
+@pytest.mark.parametrize("value", ["many", "-2", "1.5"])
+def test_a_bad_zoo_ort_threads_is_an_error_not_the_default(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("ZOO_ORT_THREADS", value)
+    with pytest.raises(ZooError, match="is not a whole number of threads"):
+        runtime.session_options()

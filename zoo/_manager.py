@@ -149,7 +149,19 @@ class Plugins:
             if selection is None
             else {_normalize(s) for s in selection.split(",") if s.strip()}
         )
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
+        found = list(entry_points(group=ENTRY_POINT_GROUP))
+        if allowed:
+            known = {_normalize(ep.name) for ep in found}
+            known |= {_normalize(ep.dist.name) for ep in found if ep.dist is not None}
+            for name in sorted(allowed - known):
+                self.report(
+                    PluginError(
+                        "ZOO_LOAD_PLUGINS",
+                        f"selects {name!r}, which no installed plugin is named (installed: "
+                        f"{', '.join(sorted(known)) or 'none'}); it loads nothing.",
+                    )
+                )
+        for ep in found:
             if not _selected(ep, allowed):
                 continue
             info = PluginInfo(ep.name, ep.value, builtin=False, dist=ep.dist)

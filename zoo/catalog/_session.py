@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from zoo._errors import UnknownNameError
+from zoo._errors import UnknownNameError, ZooError
 from zoo._manager import Plugins, load_plugins
 from zoo._spec import Architecture, Config
 from zoo.catalog._registry import ModelEntry, Registry, builtin_registry, env_registries
@@ -52,6 +52,12 @@ class App:
         elif name in self.plugins.architectures:
             arch = self.plugins.architectures[name]
             entry = ModelEntry(name=name, architecture=name, description=arch.description)
+        elif "/" in name or Path(name).is_dir():
+            raise ZooError(
+                f"{name!r} is a path, not a model name. A trained checkpoint folder goes "
+                f"after --checkpoint (zoo export/eval/predict --checkpoint {name}); "
+                "`zoo list` shows the model names."
+            )
         else:
             raise UnknownNameError("model", name, self.registry.entries, "Run `zoo list`.")
         return ResolvedModel(entry, arch, arch.resolve({**entry.config, **(overrides or {})}))

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import click
 
-from zoo.cli._common import json_option
+from zoo.cli._common import ARGV, json_option
+
+#: The mode flags; one run has one mode.
+MODE_FLAGS = ("--full", "--quick", "--tiny")
 
 
 def add_bench_command(cli: click.Group) -> None:
@@ -28,7 +31,10 @@ def add_bench_command(cli: click.Group) -> None:
         "--out", type=click.Path(path_type=Path), help="Also write bench.json and bench.md here."
     )
     @json_option
-    def bench(mode: str, sections: tuple[str, ...], out: Path | None, as_json: bool) -> None:
+    @click.pass_context
+    def bench(
+        ctx: click.Context, mode: str, sections: tuple[str, ...], out: Path | None, as_json: bool
+    ) -> None:
         """Measure zoo's speed goals side by side and print medians and ratios.
 
         Sections: cli, cli-scale, export, ort-options, inference, efficiency, training,
@@ -43,6 +49,10 @@ def add_bench_command(cli: click.Group) -> None:
         """
         from zoo.bench._report import to_text
         from zoo.bench._run import run_bench
+
+        given = sorted({a for a in ctx.meta.get(ARGV, ()) if a in MODE_FLAGS})
+        if len(given) > 1:
+            raise click.UsageError(f"{' and '.join(given)} exclude each other; choose one.")
 
         result = run_bench(
             mode, sections or None, out, progress=lambda line: click.echo(line, err=True)

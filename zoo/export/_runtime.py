@@ -52,9 +52,17 @@ _provider: ContextVar[str] = ContextVar("zoo_ort_provider", default="cpu")
 
 
 def default_threads() -> int:
-    """`ZOO_ORT_THREADS` if set to a whole number (0: one per core), else `DEFAULT_THREADS`."""
+    """`ZOO_ORT_THREADS` if set (a whole number; 0: one per core), else `DEFAULT_THREADS`;
+    anything else is an error, not silently the default."""
     value = os.environ.get("ZOO_ORT_THREADS", "").strip()
-    return int(value) if value.isdigit() else DEFAULT_THREADS
+    if not value:
+        return DEFAULT_THREADS
+    if not value.isdigit():
+        raise ZooError(
+            f"ZOO_ORT_THREADS={value!r} is not a whole number of threads: set it to N >= 1, "
+            "0 for one per core, or unset it for zoo's default (1)."
+        )
+    return int(value)
 
 
 def session_options(threads: int | None = None, *, spinning: bool | None = None) -> Any:
@@ -82,7 +90,9 @@ def current_provider() -> str:
 
 
 def check_provider(name: str) -> None:
-    """An error unless this onnxruntime build has provider `name`."""
+    """An error unless this onnxruntime build has provider `name` (and `ZOO_ORT_THREADS`,
+    if set, is valid): what export and verify check before any work."""
+    default_threads()
     if name not in PROVIDERS:
         raise ZooError(
             f"Unknown onnxruntime provider {name!r}; choose one of {', '.join(PROVIDERS)}."
