@@ -257,7 +257,7 @@ def register_exporters(register: Callable[[zoo.Exporter], None]) -> None:
         zoo.Exporter(
             name="onnx",
             suffix=".onnx",
-            description="ONNX with native RNN/LSTM/GRU nodes; parity in onnxruntime.",
+            description="ONNX: native RNN/LSTM/GRU nodes, a Scan per custom cell; parity in ORT.",
             export=export,
             load=load,
             read_metadata=read_metadata,

@@ -42,3 +42,17 @@ def test_a_path_given_as_a_model_name_points_to_checkpoint(invoke: Any) -> None:
     assert result.exit_code == 1
     assert "is a path, not a model name" in result.output and "--checkpoint" in result.output
     assert "Did you mean" not in result.output
+
+
+def test_plugins_lists_every_exporter_with_suffix_and_description(
+    invoke: Any, plugins: Any
+) -> None:
+    import json
+
+    text = invoke("plugins").output
+    data = json.loads(invoke("plugins", "--json").output)
+    listed = {e["name"]: e for e in data["exporters"]}
+    assert set(listed) == set(plugins.exporters)
+    for name, exporter in plugins.exporters.items():
+        assert listed[name]["suffix"] == exporter.suffix
+        assert exporter.description and exporter.description[:40] in text

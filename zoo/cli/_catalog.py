@@ -82,7 +82,8 @@ def add_catalog_commands(cli: click.Group) -> None:
     @json_option
     @click.pass_context
     def plugins_(ctx: click.Context, as_json: bool) -> None:
-        """Show each plugin: its distribution, version, hooks and what it registered."""
+        """Show each plugin (its distribution, version, hooks and what it registered), then
+        every exporter with its file suffix and description."""
         loaded = session(ctx).plugins
         archs = loaded.architectures
         exporters = loaded.exporters
@@ -92,8 +93,13 @@ def add_catalog_commands(cli: click.Group) -> None:
             row["architectures"] = sorted(a for a, s in archs.items() if s.plugin == info.name)
             row["exporters"] = sorted(e for e, s in exporters.items() if s.plugin == info.name)
             rows.append(row)
+        formats = [
+            {"name": e.name, "suffix": e.suffix, "plugin": e.plugin, "description": e.description}
+            for e in sorted(exporters.values(), key=lambda e: e.name)
+        ]
         if as_json:
-            echo_json({"plugins": rows, "problems": [str(p) for p in loaded.problems]})
+            problems = [str(p) for p in loaded.problems]
+            echo_json({"plugins": rows, "exporters": formats, "problems": problems})
             return
         table = [
             (
@@ -105,3 +111,6 @@ def add_catalog_commands(cli: click.Group) -> None:
             for r in rows
         ]
         click.echo(format_table(("PLUGIN", "DISTRIBUTION", "PROVIDES", "HOOKS"), table))
+        click.echo()
+        listed = [(f["name"], f["suffix"], f["plugin"], f["description"]) for f in formats]
+        click.echo(format_table(("EXPORTER", "SUFFIX", "PLUGIN", "DESCRIPTION"), listed))
