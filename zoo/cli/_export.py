@@ -201,6 +201,12 @@ def add_export_commands(cli: click.Group) -> None:
     @click.option("--atol", type=tolerance, help="Absolute tolerance (default: the exporter's).")
     @click.option("--rtol", type=tolerance, help="Relative tolerance (default: the exporter's).")
     @ort_provider_option
+    @click.option(
+        "--trust-code",
+        is_flag=True,
+        help="Open TorchScript files: loading them runs code from the file. Only for files "
+        "you trust.",
+    )
     @json_option
     @click.pass_context
     def verify(
@@ -210,6 +216,7 @@ def add_export_commands(cli: click.Group) -> None:
         atol: float | None,
         rtol: float | None,
         ort_provider: str,
+        trust_code: bool,
         as_json: bool,
     ) -> None:
         """Re-run the parity check of an exported ARTIFACT against PyTorch.
@@ -220,7 +227,9 @@ def add_export_commands(cli: click.Group) -> None:
         """
         from zoo.export._verify import verify_artifact
 
-        report = verify_artifact(session(ctx), artifact, checkpoint, atol, rtol, ort_provider)
+        report = verify_artifact(
+            session(ctx), artifact, checkpoint, atol, rtol, ort_provider, trust_code
+        )
         if as_json:
             echo_json(report.to_dict())
         else:
