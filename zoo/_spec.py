@@ -178,7 +178,7 @@ class Exporter:
       task metric against fp32 (see `zoo.parity._task_metric`); its elementwise rows then
       only inform.
     - `check_untrusted(path)`: for a format whose loader can run code from the file
-      (TorchScript, pickles): raise a `zoo.ZooError` saying why when `path` cannot be
+      (TorchScript, pickles, pt2): raise a `zoo.ZooError` saying why when `path` cannot be
       opened safely. `zoo verify` calls it before `read_metadata` and `load` unless the user
       passed --trust-code; None means the format never runs code when loaded (ONNX).
     """

@@ -204,8 +204,8 @@ def add_export_commands(cli: click.Group) -> None:
     @click.option(
         "--trust-code",
         is_flag=True,
-        help="Open TorchScript files: loading them runs code from the file. Only for files "
-        "you trust.",
+        help="Open TorchScript files, and pt2 files holding more than plain data: loading "
+        "them runs code from the file. Only for files you trust.",
     )
     @json_option
     @click.pass_context

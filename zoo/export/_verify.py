@@ -1,9 +1,9 @@
 """`zoo verify`: re-run the parity of an existing artifact against the model it was
 exported from, rebuilt from the artifact's `zoo.*` metadata.
 
-The artifact is someone's file: a format whose loader can run code from it (TorchScript)
-is refused before the loader touches it, unless its exporter's `check_untrusted` passes or
-the user passed --trust-code.
+The artifact is someone's file: a format whose loader can run code from it (TorchScript,
+pt2) is refused before the loader touches it, unless its exporter's `check_untrusted`
+passes (a pt2 archive of plain data) or the user passed --trust-code.
 """
 
 from __future__ import annotations
