@@ -69,9 +69,10 @@ _PAYLOADS = {
 #: bilstm, the example gru; with and without lengths) call `zoo::rnn`, `zoo::lstm`,
 #: `zoo::gru` (zoo/nn/_ops.py) and aten's flatten, linear, select, slice and transpose
 #: (tests/test_untrusted_artifacts.py checks both). The rest are pure tensor ops a plugin's
-#: recurrent model plausibly exports to: they compute on tensors and touch no file, process
-#: or Python object, unlike e.g. `aten::from_file` or `aten::_pickle_save`. Any overload of
-#: a listed op is allowed; anything else is refused, and --trust-code opens it.
+#: recurrent model plausibly exports to (a hand-written cell: gates, activations, a scan
+#: over time): they compute on tensors and touch no file, process or Python object, unlike
+#: e.g. `aten::from_file` or `aten::_pickle_save`. Any overload of a listed op is allowed;
+#: anything else is refused, and --trust-code opens it.
 ZOO_OPS = frozenset({"rnn", "lstm", "gru"})
 ATEN_OPS = _words(
     """
@@ -81,13 +82,17 @@ ATEN_OPS = _words(
     flip full full_like gather ge gelu gt hardtanh index index_select layer_norm le
     leaky_relu lift_fresh_copy linear log log1p log_softmax logical_and logical_not
     logical_or lt masked_fill matmul max maximum mean min minimum mm mul narrow
-    native_layer_norm ne neg ones ones_like permute pow relu repeat reshape rsqrt
+    native_layer_norm ne neg ones ones_like permute pow relu repeat reshape rsqrt rsub
     scalar_tensor select sigmoid silu slice softmax split split_with_sizes sqrt squeeze
     stack sub sum sym_constrain_range sym_constrain_range_for_size sym_numel sym_size
     sym_storage_offset sym_stride t tanh to transpose type_as unbind unflatten unsqueeze
     view where zeros zeros_like
     """
 )
+#: torch.export's form of a loop over time (`torch._higher_order_ops.scan`, how a
+#: hand-written cell exports with a dynamic seq): it runs a subgraph of the same program,
+#: whose nodes are checked like the rest.
+HIGHER_ORDER_OPS = frozenset({"torch.ops.higher_order.scan"})
 #: What torch.export records for arithmetic on symbolic sizes (serialize.py's _SYM_OPS).
 SYM_OPS = frozenset(
     {f"_operator.{op}" for op in _words("getitem add sub mul floordiv truediv mod pow neg pos")}
@@ -297,7 +302,7 @@ def _strings(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
 def _check_op(where: str, target: str) -> None:
     match = _OP.fullmatch(target)
     allowed = (
-        target in SYM_OPS
+        target in SYM_OPS or target in HIGHER_ORDER_OPS
         if match is None
         else match[2] in (ZOO_OPS if match[1] == "zoo" else ATEN_OPS)
     )
