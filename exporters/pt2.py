@@ -12,6 +12,11 @@ the data-dependent packed size (`GuardOnDataDependentSymNode: Could not extract 
 integer from data-dependent expression u0`), and zoo's export copy refuses it first with
 an ExportError naming the pattern that works (`zoo.nn.Recurrent`) and the routes that take
 packing (TorchScript, `--onnx --legacy`).
+
+`torch.export.load` can run code from an archive (pickled members, sympy expressions, ops
+named by string): zoo saves its programs without sample inputs, so the archive is plain
+data, and `zoo verify` opens someone's pt2 only if `zoo.export.check_pt2_archive` finds
+nothing but such data, or with --trust-code.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 import zoo
-from zoo.export import TorchProgramFile
+from zoo.export import TorchProgramFile, check_pt2_archive
 
 EXTRA = "zoo.json"
 
@@ -38,6 +43,10 @@ def export(job: zoo.ExportJob) -> dict[str, Any]:
             example_args(job.contract, job.example),
             dynamic_shapes=dynamic_shapes(job.contract),
         )
+        # No sample inputs: torch.export.save would store them as a torch.save pickle
+        # (data/sample_inputs/model.pt), which torch.export.load unpickles; without them the
+        # member is empty and the archive is plain data that `zoo verify` opens untrusted.
+        program.example_inputs = None
         torch.export.save(program, str(job.path), extra_files={EXTRA: json.dumps(job.metadata())})
     return {"route": "torch.export"}
 
@@ -63,5 +72,6 @@ def register_exporters(register: Callable[[zoo.Exporter], None]) -> None:
             export=export,
             load=FILE.load,
             read_metadata=FILE.read_metadata,
+            check_untrusted=check_pt2_archive,
         )
     )

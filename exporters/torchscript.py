@@ -10,6 +10,10 @@ With `--lengths` the program takes `lengths`: a scripted model keeps its packing
 length raises `torch.jit.Error` carrying zoo's InputError message. A model that only traces
 also exports with lengths (the trace records the sort and pack), but the trace bakes out
 `zoo.nn.check_lengths`, so a bad length then fails with torch's own error.
+
+Loading TorchScript runs code from the file (`__setstate__` methods), so `zoo verify`
+opens a TorchScript file only with --trust-code (`check_untrusted` always refuses); the
+export pipeline loads back only the file it just wrote.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import zoo
@@ -53,6 +58,15 @@ def _save(program: Any, args: tuple[Any, ...], job: zoo.ExportJob, method: str) 
     torch.jit.save(program, str(job.path), _extra_files={EXTRA: json.dumps(meta)})
 
 
+def check_untrusted(path: Path) -> None:
+    """Always refuse: no file of this format is safe to open unless trusted."""
+    raise zoo.ZooError(
+        f"{str(path)!r} is TorchScript, which runs code when loaded (torch.jit.load runs "
+        "the __setstate__ methods stored in the file, and they can call any TorchScript op, "
+        "writing files included)."
+    )
+
+
 def _read(path: str, extra_files: dict[str, str]) -> Any:
     import torch
 
@@ -72,5 +86,6 @@ def register_exporters(register: Callable[[zoo.Exporter], None]) -> None:
             export=export,
             load=FILE.load,
             read_metadata=FILE.read_metadata,
+            check_untrusted=check_untrusted,
         )
     )

@@ -264,6 +264,8 @@ def _check_spec(spec: Architecture | Exporter, plugin: str) -> None:
     else:
         if not all(callable(values[k]) for k in ("export", "load", "read_metadata")):
             problems.append("export, load and read_metadata must be callable")
+        if values["check_untrusted"] is not None and not callable(values["check_untrusted"]):
+            problems.append("check_untrusted must be callable or None")
         if not isinstance(values["suffix"], str) or not values["suffix"].startswith("."):
             problems.append(f"suffix {values['suffix']!r} must start with '.'")
     if problems:

@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from zoo._contract import IOContract, recurrent_contract
@@ -189,6 +190,10 @@ class Exporter:
     - `task_metric`: a lossy format (int8) whose verdict on a trained checkpoint is its
       task metric against fp32 (see `zoo.parity._task_metric`); its elementwise rows then
       only inform.
+    - `check_untrusted(path)`: for a format whose loader can run code from the file
+      (TorchScript, pickles, pt2): raise a `zoo.ZooError` saying why when `path` cannot be
+      opened safely. `zoo verify` calls it before `read_metadata` and `load` unless the user
+      passed --trust-code; None means the format never runs code when loaded (ONNX).
     """
 
     name: str
@@ -201,6 +206,7 @@ class Exporter:
     atol: float = DEFAULT_ATOL
     rtol: float = DEFAULT_RTOL
     task_metric: bool = False
+    check_untrusted: Callable[[Path], None] | None = None
     plugin: str = field(default="", compare=False)
 
 

@@ -223,6 +223,12 @@ def add_export_commands(cli: click.Group) -> None:
     @click.option("--rtol", type=tolerance, help="Relative tolerance (default: the exporter's).")
     @task_options
     @ort_provider_option
+    @click.option(
+        "--trust-code",
+        is_flag=True,
+        help="Open TorchScript files, and pt2 files holding more than plain data: loading "
+        "them runs code from the file. Only for files you trust.",
+    )
     @json_option
     @click.pass_context
     def verify(
@@ -234,6 +240,7 @@ def add_export_commands(cli: click.Group) -> None:
         data: Path | None,
         accept_elementwise: bool,
         ort_provider: str,
+        trust_code: bool,
         as_json: bool,
     ) -> None:
         """Re-run the parity check of an exported ARTIFACT against PyTorch.
@@ -247,7 +254,7 @@ def add_export_commands(cli: click.Group) -> None:
 
         judge = TaskJudge(data, accept_elementwise)
         report = verify_artifact(
-            session(ctx), artifact, checkpoint, atol, rtol, ort_provider, judge=judge
+            session(ctx), artifact, checkpoint, atol, rtol, ort_provider, trust_code, judge=judge
         )
         if as_json:
             echo_json(report.to_dict())

@@ -3,7 +3,8 @@ artifact metadata, and the runtimes that load artifacts.
 
 Public, for exporter plugins: `ExportJob` (also `zoo.ExportJob`), `DEFAULT_OPSET`,
 `example_args`, `dynamic_shapes`, `dynamic_axes`, `quiet_export`, `torch_runner`,
-`TorchProgramFile` (reading TorchScript and pt2 files back), `ort_session` and
+`TorchProgramFile` (reading TorchScript and pt2 files back), `check_pt2_archive` (whether a
+pt2 archive is plain data that loads without running code), `ort_session` and
 `parity_metadata` (what `annotate` embeds).
 Importing it imports neither torch nor onnxruntime.
 """
@@ -19,11 +20,13 @@ from zoo.export._tracing import (
     quiet_export,
     torch_runner,
 )
+from zoo.export._untrusted import check_pt2_archive
 
 __all__ = [
     "DEFAULT_OPSET",
     "ExportJob",
     "TorchProgramFile",
+    "check_pt2_archive",
     "dynamic_axes",
     "dynamic_shapes",
     "example_args",

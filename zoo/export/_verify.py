@@ -1,5 +1,10 @@
 """`zoo verify`: re-run the parity of an existing artifact against the model it was
-exported from, rebuilt from the artifact's `zoo.*` metadata."""
+exported from, rebuilt from the artifact's `zoo.*` metadata.
+
+The artifact is someone's file: a format whose loader can run code from it (TorchScript,
+pt2) is refused before the loader touches it, unless its exporter's `check_untrusted`
+passes (a pt2 archive of plain data) or the user passed --trust-code.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +32,29 @@ def find_exporter(exporters: dict[str, Exporter], path: Path) -> Exporter:
         suffixes = ", ".join(sorted(f"{e.suffix} ({e.name})" for e in exporters.values()))
         raise ZooError(f"Cannot tell the format of {str(path)!r}: known suffixes are {suffixes}.")
     return max(matches, key=lambda e: len(e.suffix))
+
+
+#: The next step after a refusal: one line with the reason the exporter gave.
+TRUST_HINT = (
+    "Verify only files you trust, with --trust-code, or use an ONNX export, which runs no "
+    "code when loaded."
+)
+
+
+def check_trust(exporter: Exporter, path: Path, trust_code: bool) -> None:
+    """Refuse, before any loader touches it, a file whose format can run code when opened
+    (`Exporter.check_untrusted`), unless the user trusts it. A check that crashes refuses."""
+    if trust_code or exporter.check_untrusted is None:
+        return
+    try:
+        exporter.check_untrusted(path)
+    except ZooError as exc:
+        raise ZooError(f"{exc} {TRUST_HINT}") from None
+    except Exception as exc:
+        raise ZooError(
+            f"Cannot tell whether {str(path)!r} ({exporter.name}) is safe to open: "
+            f"{first_line(exc)}. {TRUST_HINT}"
+        ) from None
 
 
 def source_from_metadata(app: Any, meta: dict[str, str], checkpoint: Path | None) -> SourceModel:
@@ -66,15 +94,18 @@ def verify_artifact(
     atol: float | None,
     rtol: float | None,
     ort_provider: str = "cpu",
+    trust_code: bool = False,
     judge: TaskJudge = DEFAULT_JUDGE,
 ) -> ParityReport:
     """Re-run the proof of an existing artifact against its rebuilt reference model
     (ONNX artifacts on onnxruntime's `ort_provider`, zoo.export.ort_session); a lossy
-    format of a trained checkpoint is judged as export judged it (`judge`)."""
+    format of a trained checkpoint is judged as export judged it (`judge`). A format that
+    can run code when loaded is opened only if `check_untrusted` passes or `trust_code`."""
     check_provider(ort_provider)
     if not path.is_file():
         raise ZooError(f"Artifact {str(path)!r} does not exist.")
     exporter = find_exporter(app.plugins.exporters, path)
+    check_trust(exporter, path, trust_code)
     try:
         meta = exporter.read_metadata(path)
     except ZooError:
