@@ -90,6 +90,7 @@ ATEN_OPS = _words(
     view where zeros zeros_like
     conv1d conv2d convolution constant_pad_nd pad batch_norm native_batch_norm
     _native_batch_norm_legit_no_training avg_pool1d max_pool1d adaptive_avg_pool1d group_norm
+    movedim moveaxis
     """
 )
 #: torch.export's form of a loop over time (`torch._higher_order_ops.scan`, how a
