@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -36,6 +38,7 @@ from zoo.checkpoint._format import (
     read_checkpoint,
     save_checkpoint,
 )
+from zoo.train._reporter import Reporter
 
 #: Seconds any one subprocess may take before the test fails instead of hanging.
 TIMEOUT = 180
@@ -113,6 +116,127 @@ def _register(invoke: Any, checkpoint: Path, registry: Path, name: str) -> None:
 def _error_line(output: str) -> str:
     (line,) = [line for line in output.splitlines() if line.startswith("Error: ")]
     return line
+
+
+# --- the run folder --------------------------------------------------------------------------
+
+
+HOLDER = """
+    import sys, time
+    from pathlib import Path
+    out = Path(sys.argv[1])
+    sys.argv = ["zoo", "train", "lstm", "--out", str(out)]  # what the lock records
+    from zoo.train._run import run_lock
+    with run_lock(out):
+        print("holding", flush=True)
+        time.sleep(120)
+"""
+
+
+def _wait_for_line(process: Any, expected: str) -> None:
+    ready, _, _ = select.select([process.stdout], [], [], TIMEOUT)
+    assert ready, "no answer from the holder"
+    assert process.stdout.readline() == expected
+
+
+def test_a_live_holder_blocks_train_and_a_killed_one_does_not(invoke: Any, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(HOLDER), str(out)],
+        stdout=subprocess.PIPE, text=True, env=ENV,
+    )  # fmt: skip
+    try:
+        _wait_for_line(holder, "holding\n")
+        for extra in ((), ("--nproc", "2")):  # --nproc: refused before any process starts
+            result = invoke("train", "lstm", *TINY, "--epochs", "1", "--out", str(out), *extra)
+            assert result.exit_code == 1, result.output
+            line = _error_line(result.output)
+            assert f"'{out}' is in use by another training run" in line
+            assert f"pid {holder.pid} on {socket.gethostname()}, started " in line
+            assert f"zoo train lstm --out {out})" in line and "choose another --out" in line
+        assert not (out / "config.json").exists()
+    finally:
+        holder.kill()
+        holder.wait(timeout=TIMEOUT)
+    assert [p for p in out.iterdir() if p.name.startswith(".")], "the dead holder's lock file"
+    _train(invoke, out)  # the kernel released the dead holder's lock
+    read_checkpoint(out)
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+class _Rank:
+    """`zoo.train._distributed.Group` seen from one rank, without a process group: enough
+    for `run_training` to take rank `rank`'s path through the run folder."""
+
+    def __init__(self, rank: int, world_size: int) -> None:
+        self.rank, self.world_size, self.device = rank, world_size, torch.device("cpu")
+
+    def wrap(self, model: Any) -> Any:
+        return model
+
+    def share(self, produce: Any) -> Any:
+        return produce() if self.rank == 0 else None
+
+    def all_reduce_sum(self, tensor: Any) -> Any:
+        return tensor
+
+    def check_same_weights(self, state: Any) -> None:
+        pass
+
+
+def test_rank_0_holds_the_run_lock_for_the_whole_run(tmp_path: Path) -> None:
+    from zoo.data._load import DataOptions, load_dataset
+    from zoo.train._run import model_config, run_lock, run_training
+    from zoo.train._settings import TrainSettings
+
+    arch = zoo.load_plugins(third_party=False).architecture("lstm")
+    dataset = load_dataset("sine", DataOptions(samples=32, seq_len=6), seed=0)
+    config = model_config(arch, {}, {"hidden_size": 4}, dataset)
+    settings = TrainSettings(epochs=2, batch_size=16)
+    out = tmp_path / "run"
+    seen: list[str] = []
+
+    class Probe(Reporter):
+        def epoch_end(self, epochs: int, record: Any) -> None:
+            try:
+                with run_lock(out):
+                    seen.append("free")
+            except zoo.ZooError as exc:
+                seen.append(str(exc))
+
+    def train(rank: int, world_size: int, folder: Path, reporter: Reporter) -> Any:
+        return run_training(
+            arch, config, dataset, settings, folder, name=None, resume=False, plot=False,
+            reporter=reporter, group=_Rank(rank, world_size),
+        )  # fmt: skip
+
+    assert train(0, 1, out, Probe()) is not None
+    assert len(seen) == 2 and all(f"pid {os.getpid()} on " in s for s in seen), seen
+    with run_lock(out):  # released when the run ended
+        pass
+    other = tmp_path / "other"
+    with run_lock(other):  # rank 1 of 2 neither takes the lock nor writes
+        assert train(1, 2, other, Reporter()) is None
+    assert not (other / "config.json").exists()
+
+
+@pytest.mark.slow
+def test_two_trains_into_one_folder_one_runs_the_other_names_it(tmp_path: Path) -> None:
+    """Before the lock: both passed the start-up check and both exited 0, one model left."""
+    out = tmp_path / "run"
+    args = ["train", "lstm", *TINY, "--samples", "256", "--epochs", "3", "--out", str(out)]
+    results = start_together(tmp_path, [[*args, "--seed", "1"], [*args, "--seed", "2"]])
+    assert sorted(r.returncode for _, r in results) == [0, 1], [r.stderr for _, r in results]
+    (winner_pid, winner), (_, loser) = sorted(results, key=lambda pr: pr[1].returncode)
+    line = _error_line(loser.stderr)
+    assert f"is in use by another training run (pid {winner_pid} on " in line
+    checkpoint = read_checkpoint(out)
+    build_from_checkpoint(checkpoint, zoo.load_plugins(third_party=False).architecture("lstm"))
+    assert f"sha256 {checkpoint.sha256}" in winner.stdout
+    seed = checkpoint.meta["training"]["seed"]
+    assert [f"--seed {seed}" in " ".join(r.args) for _, r in results] == [
+        r.returncode == 0 for _, r in results
+    ]
 
 
 # --- checkpoint commits ----------------------------------------------------------------------
