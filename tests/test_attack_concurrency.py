@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -32,6 +33,8 @@ import torch
 
 import zoo
 from zoo._fs import current_umask
+from zoo.catalog._session import App
+from zoo.catalog._source import from_name
 from zoo.checkpoint._format import (
     STAGING_PREFIX,
     build_from_checkpoint,
@@ -116,6 +119,37 @@ def _register(invoke: Any, checkpoint: Path, registry: Path, name: str) -> None:
 def _error_line(output: str) -> str:
     (line,) = [line for line in output.splitlines() if line.startswith("Error: ")]
     return line
+
+
+# --- the registry file -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("linked", ["model.safetensors", "config.json"])
+def test_checkpoint_files_linked_outside_the_registry_folder_are_refused(
+    invoke: Any, tmp_path: Path, linked: str
+) -> None:
+    """Before: only the checkpoint folder was resolved, so its files could be links to any
+    file (the same bytes pass the sha256; config.json is not hashed at all)."""
+    folder = tmp_path / "models"
+    run = folder / "run"
+    _train(invoke, run)
+    registry = folder / "models.toml"
+    _register(invoke, run, registry, "tiny")
+    outside = tmp_path / "outside" / linked
+    outside.parent.mkdir()
+    shutil.move(run / linked, outside)
+    (run / linked).symlink_to(outside)
+    app = App(zoo.load_plugins(third_party=False), extra_registries=[registry])
+    with pytest.raises(zoo.ZooError) as raised:
+        from_name(app, "tiny")
+    message = str(raised.value)
+    assert f"{run / linked} links to {outside}" in message and "outside" in message
+    assert "\n" not in message and str(registry) in message
+    result = invoke(
+        "register", "--checkpoint", str(run), "--name", "again", "--registry", str(registry)
+    )
+    assert result.exit_code == 1 and f"{run / linked} links to {outside}" in result.output
+    assert "again" not in registry.read_text()
 
 
 # --- the run folder --------------------------------------------------------------------------

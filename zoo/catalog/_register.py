@@ -3,7 +3,8 @@
 No TOML writer is needed: zoo appends one well-formed ``[models.NAME]`` table, escaping
 every string itself, and writes the file atomically after checking that the result parses
 and validates as a registry (so a failed registration leaves the file as it was). The
-checkpoint path is stored relative to the registry file's folder, which must contain it.
+checkpoint path is stored relative to the registry file's folder, which must contain it
+and every file it links to.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from zoo._errors import RegistryError
 from zoo._fs import atomic_output
 from zoo._spec import NAME_RULE, valid_name
 from zoo.catalog import _source as models
-from zoo.catalog._registry import ModelEntry, read_registry
+from zoo.catalog._registry import ModelEntry, check_inside, read_registry
 from zoo.catalog._session import App
-from zoo.checkpoint._format import read_checkpoint
+from zoo.checkpoint._format import checkpoint_files, read_checkpoint
 from zoo.checkpoint._provenance import CheckpointWeights
 
 _ESCAPES = {
@@ -140,6 +141,7 @@ def register_checkpoint(
             "registry paths are relative to it. Put the registry file in a folder above the "
             "checkpoint (--registry DIR/registry.toml) or move the checkpoint."
         )
+    check_inside(folder, checkpoint_files(checkpoint), f"--registry {registry}")
     existing = _read_existing(registry)
     if name in existing:
         raise RegistryError(f"{registry}: already has a model {name!r}. Choose another --name.")
