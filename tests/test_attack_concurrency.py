@@ -25,6 +25,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,61 @@ def _error_line(output: str) -> str:
 
 
 # --- the registry file -------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_six_registers_at_once_keep_all_six_entries(invoke: Any, tmp_path: Path) -> None:
+    """Before the lock: 2 to 6 of 6 entries lost, each register printing "registered"."""
+    folder = tmp_path / "models"
+    _train(invoke, folder / "run")
+    registry = folder / "models.toml"
+    names = [f"model-{i}" for i in range(6)]
+    register = ["register", "--checkpoint", str(folder / "run"), "--registry", str(registry)]
+    results = start_together(tmp_path, [[*register, "--name", n] for n in names])
+    for _, result in results:
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("registered "), result.stdout
+    assert sorted(tomllib.loads(registry.read_text())["models"]) == names
+    assert sorted(p.name for p in folder.iterdir()) == ["models.toml", "run"]  # no lock left
+
+
+def test_register_waits_for_the_lock_then_names_its_holder(
+    invoke: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zoo._fs import hold_lock
+    from zoo.catalog import _register as register
+
+    _train(invoke, tmp_path / "run")
+    registry = tmp_path / "models.toml"
+    monkeypatch.setattr(register, "LOCK_WAIT_SECONDS", 0.3)
+    with hold_lock(register.lock_path(registry)):
+        started = time.monotonic()
+        result = invoke(
+            "register", "--checkpoint", str(tmp_path / "run"), "--name", "x",
+            "--registry", str(registry),
+        )  # fmt: skip
+        waited = time.monotonic() - started
+    assert result.exit_code == 1 and waited >= 0.3
+    line = _error_line(result.output)
+    assert str(registry) in line and f"pid {os.getpid()} on {socket.gethostname()}" in line
+    assert not registry.exists()
+    _register(invoke, tmp_path / "run", registry, "x")  # released: registers at once
+
+
+def test_register_through_a_link_writes_its_target(invoke: Any, tmp_path: Path) -> None:
+    """Before: the link was replaced by a file, and the shared registry never got the entry."""
+    shared = tmp_path / "shared"
+    _train(invoke, shared / "run")
+    target = shared / "models.toml"
+    _register(invoke, shared / "run", target, "first")
+    link = tmp_path / "my-models.toml"
+    link.symlink_to(target)
+    _register(invoke, shared / "run", link, "second")
+    assert link.is_symlink() and link.resolve() == target
+    assert sorted(tomllib.loads(target.read_text())["models"]) == ["first", "second"]
+    # Paths in the file are relative to its own folder, read through the link or not.
+    app = App(zoo.load_plugins(third_party=False), extra_registries=[link])
+    assert from_name(app, "second").weights.sha256 == read_checkpoint(shared / "run").sha256
 
 
 @pytest.mark.parametrize("linked", ["model.safetensors", "config.json"])

@@ -188,7 +188,7 @@ def _checkpoint(where: str, path: Path, body: dict[str, Any]) -> tuple[Path | No
             f"{where}, key 'sha256': a checkpoint needs the 64-hex-digit sha256 of its weights "
             f"(got {sha256!r}). `zoo register` writes it."
         )
-    folder = path.parent.resolve()
+    folder = path.resolve().parent  # a registry file's folder: its target's, if a link
     target = (folder / raw).resolve()
     if Path(raw).is_absolute() or not target.is_relative_to(folder):
         raise RegistryError(
