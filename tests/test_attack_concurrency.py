@@ -34,6 +34,7 @@ import torch
 
 import zoo
 from zoo._fs import current_umask
+from zoo.catalog import _tomlcache as tomlcache
 from zoo.catalog._session import App
 from zoo.catalog._source import from_name
 from zoo.checkpoint._format import (
@@ -206,6 +207,85 @@ def test_checkpoint_files_linked_outside_the_registry_folder_are_refused(
     )
     assert result.exit_code == 1 and f"{run / linked} links to {outside}" in result.output
     assert "again" not in registry.read_text()
+
+
+# --- the parse cache ------------------------------------------------------------------------
+
+
+def _big_registry(path: Path) -> Path:
+    path.write_text(
+        "".join(f'[models.m{i:03d}]\narchitecture = "lstm"\ndescription = "entry {i}"\n\n'
+                for i in range(150))
+    )  # fmt: skip
+    assert path.stat().st_size >= tomlcache.MIN_CACHED_BYTES
+    return path
+
+
+@pytest.fixture
+def shared_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A cache folder anyone may write to (mode 1777, like /tmp), used by a big registry."""
+    monkeypatch.setattr(tomlcache, "RACY_NS", 0)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    cache.chmod(0o1777)
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(cache))
+    return cache
+
+
+def _cache_file(cache: Path, registry: Path) -> Path:
+    """The cache file zoo writes for `registry` (its name is predictable: that is the point)."""
+    tomlcache.load_toml(registry)
+    (written,) = cache.glob("toml-*.json")
+    return written
+
+
+def test_parse_cache_never_writes_through_a_planted_link(
+    tmp_path: Path, shared_cache: Path
+) -> None:
+    """Before: the temporary had a predictable name (pid), and a link there made `zoo list`
+    overwrite the link's target."""
+    registry = _big_registry(tmp_path / "big.toml")
+    cached = _cache_file(shared_cache, registry)
+    cached.unlink()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    cached.symlink_to(victim)
+    (shared_cache / f".{cached.name}.{os.getpid()}.tmp").symlink_to(victim)
+    truth = tomllib.loads(registry.read_text())
+    assert tomlcache.load_toml(registry) == truth
+    assert victim.read_text() == "precious\n"
+    assert not cached.is_symlink()
+    info = cached.stat()
+    assert info.st_uid == os.geteuid() and info.st_mode & 0o777 == 0o600
+    assert tomlcache.load_toml(registry) == truth  # and the new cache file serves
+
+
+def test_parse_cache_ignores_a_linked_writable_or_foreign_cache_file(
+    tmp_path: Path, shared_cache: Path
+) -> None:
+    """A cache file with the right stamp but other data (an empty registry) is used only if
+    it is a plain file of this user that nobody else may write."""
+    registry = _big_registry(tmp_path / "big.toml")
+    cached = _cache_file(shared_cache, registry)
+    poisoned = json.dumps({**json.loads(cached.read_text()), "data": {"models": {}}})
+    truth = tomllib.loads(registry.read_text())
+    elsewhere = tmp_path / "poisoned.json"
+    elsewhere.write_text(poisoned)
+    plants = {
+        "a link": lambda: cached.symlink_to(elsewhere),
+        "world-writable": lambda: (cached.write_text(poisoned), cached.chmod(0o666)),
+        "group-writable": lambda: (cached.write_text(poisoned), cached.chmod(0o620)),
+    }
+    if os.geteuid() == 0:  # only root can give a file away
+        plants["someone else's"] = lambda: (
+            cached.write_text(poisoned),
+            cached.chmod(0o600),
+            os.chown(cached, 4321, 4321),
+        )
+    for what, plant in plants.items():
+        cached.unlink()
+        plant()
+        assert tomlcache.load_toml(registry) == truth, what
 
 
 # --- the run folder --------------------------------------------------------------------------
