@@ -334,6 +334,23 @@ def test_a_live_holder_blocks_train_and_a_killed_one_does_not(invoke: Any, tmp_p
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
+def test_a_file_system_without_flock_is_a_clear_error(
+    invoke: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import fcntl
+
+    def unsupported(*_args: Any) -> None:
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(fcntl, "flock", unsupported)
+    out = tmp_path / "run"
+    result = invoke("train", "lstm", *TINY, "--epochs", "1", "--out", str(out))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "does not support flock(2)" in _error_line(result.output)
+    assert not (out / "config.json").exists()
+
+
 class _Rank:
     """`zoo.train._distributed.Group` seen from one rank, without a process group: enough
     for `run_training` to take rank `rank`'s path through the run folder."""

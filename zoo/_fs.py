@@ -142,6 +142,12 @@ def hold_lock(path: Path, wait_s: float = 0.0) -> Iterator[None]:
                 raise Locked(path, holder) from None
             time.sleep(0.05)
             continue
+        except OSError as exc:  # ENOLCK, EOPNOTSUPP: a file system without flock
+            os.close(fd)
+            raise ZooError(
+                f"Cannot lock {str(path)!r}: {exc.strerror}. Its file system does not support "
+                "flock(2); use a folder on another one."
+            ) from None
         if _same_file(fd, path):
             break
         os.close(fd)  # the holder we waited for removed this file: lock the new one
