@@ -29,10 +29,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import stat
 import time
 import tomllib
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 #: Smaller files parse in about a millisecond or less: not worth a cache file.
@@ -91,7 +91,7 @@ def _read_own(path: Path) -> str:
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     with os.fdopen(fd, "rb") as f:
         info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        if not S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
             raise OSError(f"{path}: not a private file of this user")
         return f.read().decode("utf-8")
 
