@@ -17,13 +17,10 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import shutil
 import signal
 import socket
 import subprocess
-import sys
-import textwrap
 import time
 import tomllib
 from pathlib import Path
@@ -31,6 +28,24 @@ from typing import Any
 
 import pytest
 import torch
+from attack_support import (
+    COMMIT,
+    ENV,
+    TIMEOUT,
+    TINY,
+    TRAIN_KILL,
+    ZOO,
+    RankView,
+    big_registry,
+    cache_file_of,
+    error_line,
+    register_tiny,
+    run_script,
+    seeded_state,
+    start_holder,
+    start_together,
+    train_tiny,
+)
 
 import zoo
 from zoo._fs import current_umask
@@ -45,84 +60,6 @@ from zoo.checkpoint._format import (
 )
 from zoo.train._reporter import Reporter
 
-#: Seconds any one subprocess may take before the test fails instead of hanging.
-TIMEOUT = 180
-#: One thread per process (2 cores here) and no third-party plugins: the races stay races.
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "ZOO_LOAD_PLUGINS": ""}
-ZOO = [sys.executable, "-c", "import sys; from zoo.cli import main; main(sys.argv[1:])"]
-TINY = (
-    "--data", "sine", "--samples", "32", "--seq-len", "6", "--batch-size", "16",
-    "--set", "hidden_size=4",
-)  # fmt: skip
-
-BARRIER = """
-    import sys, time
-    from pathlib import Path
-    import torch  # the slow import, before the start signal
-    from zoo.cli import main
-
-    ready, go = Path(sys.argv[1]), Path(sys.argv[2])
-    ready.touch()
-    deadline = time.monotonic() + 120
-    while not go.exists():
-        if time.monotonic() > deadline:
-            sys.exit("no start signal")
-        time.sleep(0.005)
-    main(sys.argv[3:])
-"""
-
-
-def start_together(tmp_path: Path, commands: list[list[str]]) -> list[tuple[int, Any]]:
-    """Run `zoo COMMAND` for each command at once; (pid, CompletedProcess) of each."""
-    script = tmp_path / "barrier.py"
-    script.write_text(textwrap.dedent(BARRIER))
-    go = tmp_path / "go"
-    started = []
-    for i, args in enumerate(commands):
-        ready = tmp_path / f"ready-{i}"
-        process = subprocess.Popen(
-            [sys.executable, str(script), str(ready), str(go), *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
-        )  # fmt: skip
-        started.append((ready, process))
-    try:
-        deadline = time.monotonic() + TIMEOUT
-        while not all(ready.exists() for ready, _ in started):
-            failed = [p for _, p in started if p.poll() is not None]
-            assert not failed, failed[0].communicate()
-            assert time.monotonic() < deadline, "the processes never got ready"
-            time.sleep(0.02)
-        go.touch()
-        results = []
-        for _, process in started:
-            out, err = process.communicate(timeout=TIMEOUT)
-            done = subprocess.CompletedProcess(process.args, process.returncode, out, err)
-            results.append((process.pid, done))
-        return results
-    finally:
-        for _, process in started:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=TIMEOUT)
-
-
-def _train(invoke: Any, out: Path, *extra: str) -> None:
-    result = invoke("train", "lstm", *TINY, "--epochs", "1", "--out", str(out), *extra)
-    assert result.exit_code == 0, result.output
-
-
-def _register(invoke: Any, checkpoint: Path, registry: Path, name: str) -> None:
-    result = invoke(
-        "register", "--checkpoint", str(checkpoint), "--name", name, "--registry", str(registry)
-    )
-    assert result.exit_code == 0, result.output
-
-
-def _error_line(output: str) -> str:
-    (line,) = [line for line in output.splitlines() if line.startswith("Error: ")]
-    return line
-
-
 # --- the registry file -------------------------------------------------------------------
 
 
@@ -130,7 +67,7 @@ def _error_line(output: str) -> str:
 def test_six_registers_at_once_keep_all_six_entries(invoke: Any, tmp_path: Path) -> None:
     """Before the lock: 2 to 6 of 6 entries lost, each register printing "registered"."""
     folder = tmp_path / "models"
-    _train(invoke, folder / "run")
+    train_tiny(invoke, folder / "run")
     registry = folder / "models.toml"
     names = [f"model-{i}" for i in range(6)]
     register = ["register", "--checkpoint", str(folder / "run"), "--registry", str(registry)]
@@ -148,7 +85,7 @@ def test_register_waits_for_the_lock_then_names_its_holder(
     from zoo._fs import hold_lock
     from zoo.catalog import _register as register
 
-    _train(invoke, tmp_path / "run")
+    train_tiny(invoke, tmp_path / "run")
     registry = tmp_path / "models.toml"
     monkeypatch.setattr(register, "LOCK_WAIT_SECONDS", 0.3)
     with hold_lock(register.lock_path(registry)):
@@ -159,21 +96,21 @@ def test_register_waits_for_the_lock_then_names_its_holder(
         )  # fmt: skip
         waited = time.monotonic() - started
     assert result.exit_code == 1 and waited >= 0.3
-    line = _error_line(result.output)
+    line = error_line(result.output)
     assert str(registry) in line and f"pid {os.getpid()} on {socket.gethostname()}" in line
     assert not registry.exists()
-    _register(invoke, tmp_path / "run", registry, "x")  # released: registers at once
+    register_tiny(invoke, tmp_path / "run", registry, "x")  # released: registers at once
 
 
 def test_register_through_a_link_writes_its_target(invoke: Any, tmp_path: Path) -> None:
     """Before: the link was replaced by a file, and the shared registry never got the entry."""
     shared = tmp_path / "shared"
-    _train(invoke, shared / "run")
+    train_tiny(invoke, shared / "run")
     target = shared / "models.toml"
-    _register(invoke, shared / "run", target, "first")
+    register_tiny(invoke, shared / "run", target, "first")
     link = tmp_path / "my-models.toml"
     link.symlink_to(target)
-    _register(invoke, shared / "run", link, "second")
+    register_tiny(invoke, shared / "run", link, "second")
     assert link.is_symlink() and link.resolve() == target
     assert sorted(tomllib.loads(target.read_text())["models"]) == ["first", "second"]
     # Paths in the file are relative to its own folder, read through the link or not.
@@ -189,9 +126,9 @@ def test_checkpoint_files_linked_outside_the_registry_folder_are_refused(
     file (the same bytes pass the sha256; config.json is not hashed at all)."""
     folder = tmp_path / "models"
     run = folder / "run"
-    _train(invoke, run)
+    train_tiny(invoke, run)
     registry = folder / "models.toml"
-    _register(invoke, run, registry, "tiny")
+    register_tiny(invoke, run, registry, "tiny")
     outside = tmp_path / "outside" / linked
     outside.parent.mkdir()
     shutil.move(run / linked, outside)
@@ -212,15 +149,6 @@ def test_checkpoint_files_linked_outside_the_registry_folder_are_refused(
 # --- the parse cache ------------------------------------------------------------------------
 
 
-def _big_registry(path: Path) -> Path:
-    path.write_text(
-        "".join(f'[models.m{i:03d}]\narchitecture = "lstm"\ndescription = "entry {i}"\n\n'
-                for i in range(150))
-    )  # fmt: skip
-    assert path.stat().st_size >= tomlcache.MIN_CACHED_BYTES
-    return path
-
-
 @pytest.fixture
 def shared_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A cache folder anyone may write to (mode 1777, like /tmp), used by a big registry."""
@@ -232,20 +160,13 @@ def shared_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return cache
 
 
-def _cache_file(cache: Path, registry: Path) -> Path:
-    """The cache file zoo writes for `registry` (its name is predictable: that is the point)."""
-    tomlcache.load_toml(registry)
-    (written,) = cache.glob("toml-*.json")
-    return written
-
-
 def test_parse_cache_never_writes_through_a_planted_link(
     tmp_path: Path, shared_cache: Path
 ) -> None:
     """Before: the temporary had a predictable name (pid), and a link there made `zoo list`
     overwrite the link's target."""
-    registry = _big_registry(tmp_path / "big.toml")
-    cached = _cache_file(shared_cache, registry)
+    registry = big_registry(tmp_path / "big.toml")
+    cached = cache_file_of(shared_cache, registry)
     cached.unlink()
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")
@@ -260,13 +181,13 @@ def test_parse_cache_never_writes_through_a_planted_link(
     assert tomlcache.load_toml(registry) == truth  # and the new cache file serves
 
 
-def test_parse_cache_ignores_a_linked_writable_or_foreign_cache_file(
+def test_parse_cache_ignores_a_linked_writable_or_foreigncache_file_of(
     tmp_path: Path, shared_cache: Path
 ) -> None:
     """A cache file with the right stamp but other data (an empty registry) is used only if
     it is a plain file of this user that nobody else may write."""
-    registry = _big_registry(tmp_path / "big.toml")
-    cached = _cache_file(shared_cache, registry)
+    registry = big_registry(tmp_path / "big.toml")
+    cached = cache_file_of(shared_cache, registry)
     poisoned = json.dumps({**json.loads(cached.read_text()), "data": {"models": {}}})
     truth = tomllib.loads(registry.read_text())
     elsewhere = tmp_path / "poisoned.json"
@@ -291,36 +212,14 @@ def test_parse_cache_ignores_a_linked_writable_or_foreign_cache_file(
 # --- the run folder --------------------------------------------------------------------------
 
 
-HOLDER = """
-    import sys, time
-    from pathlib import Path
-    out = Path(sys.argv[1])
-    sys.argv = ["zoo", "train", "lstm", "--out", str(out)]  # what the lock records
-    from zoo.train._run import run_lock
-    with run_lock(out):
-        print("holding", flush=True)
-        time.sleep(120)
-"""
-
-
-def _wait_for_line(process: Any, expected: str) -> None:
-    ready, _, _ = select.select([process.stdout], [], [], TIMEOUT)
-    assert ready, "no answer from the holder"
-    assert process.stdout.readline() == expected
-
-
 def test_a_live_holder_blocks_train_and_a_killed_one_does_not(invoke: Any, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(HOLDER), str(out)],
-        stdout=subprocess.PIPE, text=True, env=ENV,
-    )  # fmt: skip
+    holder = start_holder(out)
     try:
-        _wait_for_line(holder, "holding\n")
         for extra in ((), ("--nproc", "2")):  # --nproc: refused before any process starts
             result = invoke("train", "lstm", *TINY, "--epochs", "1", "--out", str(out), *extra)
             assert result.exit_code == 1, result.output
-            line = _error_line(result.output)
+            line = error_line(result.output)
             assert f"'{out}' is in use by another training run" in line
             assert f"pid {holder.pid} on {socket.gethostname()}, started " in line
             assert f"zoo train lstm --out {out})" in line and "choose another --out" in line
@@ -329,7 +228,7 @@ def test_a_live_holder_blocks_train_and_a_killed_one_does_not(invoke: Any, tmp_p
         holder.kill()
         holder.wait(timeout=TIMEOUT)
     assert [p for p in out.iterdir() if p.name.startswith(".")], "the dead holder's lock file"
-    _train(invoke, out)  # the kernel released the dead holder's lock
+    train_tiny(invoke, out)  # the kernel released the dead holder's lock
     read_checkpoint(out)
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
@@ -347,28 +246,8 @@ def test_a_file_system_without_flock_is_a_clear_error(
     out = tmp_path / "run"
     result = invoke("train", "lstm", *TINY, "--epochs", "1", "--out", str(out))
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "does not support flock(2)" in _error_line(result.output)
+    assert "does not support flock(2)" in error_line(result.output)
     assert not (out / "config.json").exists()
-
-
-class _Rank:
-    """`zoo.train._distributed.Group` seen from one rank, without a process group: enough
-    for `run_training` to take rank `rank`'s path through the run folder."""
-
-    def __init__(self, rank: int, world_size: int) -> None:
-        self.rank, self.world_size, self.device = rank, world_size, torch.device("cpu")
-
-    def wrap(self, model: Any) -> Any:
-        return model
-
-    def share(self, produce: Any) -> Any:
-        return produce() if self.rank == 0 else None
-
-    def all_reduce_sum(self, tensor: Any) -> Any:
-        return tensor
-
-    def check_same_weights(self, state: Any) -> None:
-        pass
 
 
 def test_rank_0_holds_the_run_lock_for_the_whole_run(tmp_path: Path) -> None:
@@ -394,7 +273,7 @@ def test_rank_0_holds_the_run_lock_for_the_whole_run(tmp_path: Path) -> None:
     def train(rank: int, world_size: int, folder: Path, reporter: Reporter) -> Any:
         return run_training(
             arch, config, dataset, settings, folder, name=None, resume=False, plot=False,
-            reporter=reporter, group=_Rank(rank, world_size),
+            reporter=reporter, group=RankView(rank, world_size),
         )  # fmt: skip
 
     assert train(0, 1, out, Probe()) is not None
@@ -415,7 +294,7 @@ def test_two_trains_into_one_folder_one_runs_the_other_names_it(tmp_path: Path) 
     results = start_together(tmp_path, [[*args, "--seed", "1"], [*args, "--seed", "2"]])
     assert sorted(r.returncode for _, r in results) == [0, 1], [r.stderr for _, r in results]
     (winner_pid, winner), (_, loser) = sorted(results, key=lambda pr: pr[1].returncode)
-    line = _error_line(loser.stderr)
+    line = error_line(loser.stderr)
     assert f"is in use by another training run (pid {winner_pid} on " in line
     checkpoint = read_checkpoint(out)
     build_from_checkpoint(checkpoint, zoo.load_plugins(third_party=False).architecture("lstm"))
@@ -428,57 +307,17 @@ def test_two_trains_into_one_folder_one_runs_the_other_names_it(tmp_path: Path) 
 
 # --- checkpoint commits ----------------------------------------------------------------------
 
-COMMIT = """
-    import os, signal, sys
-    from pathlib import Path
-    import torch
-    import zoo
-    from zoo.checkpoint._format import save_checkpoint
-
-    out, kill_after = Path(sys.argv[1]), int(sys.argv[2])
-    arch = zoo.load_plugins(third_party=False).architecture("lstm")
-    config = arch.resolve({"input_size": 1, "output_size": 1, "hidden_size": 4})
-    torch.manual_seed(0)
-    save_checkpoint(out, arch, config, arch.build(**config), extra={"which": "old"})
-    renames = 0
-
-    def killing(real):
-        def rename(*args, **kwargs):
-            global renames
-            real(*args, **kwargs)
-            renames += 1
-            if renames == kill_after:
-                os.kill(os.getpid(), signal.SIGKILL)
-        return rename
-
-    os.rename, os.replace = killing(os.rename), killing(os.replace)
-    torch.manual_seed(1)
-    save_checkpoint(out, arch, config, arch.build(**config), extra={"which": "new"})
-    print(renames)
-"""
-
-
-def _seeded(arch: zoo.Architecture, config: dict[str, Any], seed: int) -> dict[str, Any]:
-    torch.manual_seed(seed)
-    state: dict[str, Any] = arch.build(**config).state_dict()
-    return state
-
 
 @pytest.mark.slow
 def test_a_kill_after_any_rename_of_a_commit_leaves_a_whole_checkpoint(tmp_path: Path) -> None:
     """Before: a kill between the weights' and config.json's renames left new weights with
     the old config.json, refused as "modified or only partly written"."""
-    script = tmp_path / "commit.py"
-    script.write_text(textwrap.dedent(COMMIT))
     arch = zoo.load_plugins(third_party=False).architecture("lstm")
     config = arch.resolve({"input_size": 1, "output_size": 1, "hidden_size": 4})
     seen = []
     for kill_after in range(1, 10):
         out = tmp_path / f"killed-{kill_after}"
-        result = subprocess.run(
-            [sys.executable, str(script), str(out), str(kill_after)],
-            capture_output=True, text=True, timeout=TIMEOUT, env=ENV,
-        )  # fmt: skip
+        result = run_script(tmp_path, COMMIT, str(out), str(kill_after))
         if result.returncode == 0:  # the commit finished first: every rename was a kill point
             assert int(result.stdout) == kill_after - 1
             break
@@ -486,7 +325,7 @@ def test_a_kill_after_any_rename_of_a_commit_leaves_a_whole_checkpoint(tmp_path:
         checkpoint = read_checkpoint(out)  # the old or the new one, whole
         which = checkpoint.meta["which"]
         model = build_from_checkpoint(checkpoint, arch)
-        expected = _seeded(arch, config, {"old": 0, "new": 1}[which])
+        expected = seeded_state(arch, config, {"old": 0, "new": 1}[which])
         assert all(torch.equal(v, expected[k]) for k, v in model.state_dict().items())
         seen.append(which)
         leftover = out / f"{STAGING_PREFIX}killed-earlier"  # as a kill before a commit leaves
@@ -502,40 +341,13 @@ def test_a_kill_after_any_rename_of_a_commit_leaves_a_whole_checkpoint(tmp_path:
     assert seen and seen[-1] == "new", seen
 
 
-TRAIN_KILL = """
-    import os, signal, sys
-    from zoo.cli import main
-
-    weights = os.path.abspath(os.path.join(sys.argv[1], "model.safetensors"))
-    installed = 0
-
-    def killing(real):
-        def rename(src, dst, *args, **kwargs):
-            global installed
-            real(src, dst, *args, **kwargs)
-            if os.path.abspath(dst) == weights:
-                installed += 1
-                if installed == 2:  # epoch 2's weights are in, its config.json not yet
-                    os.kill(os.getpid(), signal.SIGKILL)
-        return rename
-
-    os.rename, os.replace = killing(os.rename), killing(os.replace)
-    main(sys.argv[2:])
-"""
-
-
 @pytest.mark.slow
 def test_train_killed_right_after_the_weights_rename_keeps_a_whole_checkpoint(
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "run"
     args = ["train", "lstm", *TINY, "--epochs", "2", "--out", str(out)]
-    script = tmp_path / "kill.py"
-    script.write_text(textwrap.dedent(TRAIN_KILL))
-    killed = subprocess.run(
-        [sys.executable, str(script), str(out), *args],
-        capture_output=True, text=True, timeout=TIMEOUT, env=ENV,
-    )  # fmt: skip
+    killed = run_script(tmp_path, TRAIN_KILL, str(out), *args)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     arch = zoo.load_plugins(third_party=False).architecture("lstm")
     checkpoint = read_checkpoint(out)
