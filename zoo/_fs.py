@@ -3,15 +3,24 @@
 Each artifact is written to a hidden temporary file beside its destination, flushed to
 disk, then renamed over the destination (atomic on POSIX). A failure or kill before the
 rename leaves the previous file, if any, untouched.
+
+`hold_lock` makes one process at a time the writer of a file or folder: an exclusive
+`flock` on a lock file, which records its holder (pid, host, start, command) for whoever
+is refused. The kernel releases a flock when its holder dies, so a killed holder never
+blocks anyone; the lock file it leaves behind is just taken over.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from zoo._errors import ZooError
 
@@ -27,13 +36,15 @@ def ensure_dir(path: Path) -> Path:
     return path
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process's umask (the permission bits new files do not get)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
-def _fsync(path: Path, directory: bool = False) -> None:
+def fsync_path(path: Path, directory: bool = False) -> None:
+    """Flush a file's (or, with `directory`, a folder's entries') changes to disk."""
     fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
     try:
         os.fsync(fd)
@@ -58,10 +69,10 @@ def atomic_output(final: Path) -> Iterator[Path]:
         yield tmp
         # mkstemp makes 0600, and some writers (safetensors) replace the file: set the mode
         # of an ordinary file once the content is there.
-        os.chmod(tmp, 0o666 & ~_umask())
-        _fsync(tmp)
+        os.chmod(tmp, 0o666 & ~current_umask())
+        fsync_path(tmp)
         os.replace(tmp, final)
-        _fsync(final.parent, directory=True)
+        fsync_path(final.parent, directory=True)
     except OSError as exc:
         raise ZooError(f"Cannot write {str(final)!r}: {exc.strerror or exc}.") from exc
     finally:
@@ -90,3 +101,102 @@ def sha256_bytes(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(data).hexdigest()
+
+
+class Locked(ZooError):
+    """Another process holds a lock; `holder` says which (pid, host, start, command)."""
+
+    def __init__(self, path: Path, holder: str) -> None:
+        self.path, self.holder = path, holder
+        super().__init__(f"{path} is held by {holder}")
+
+
+def _flock() -> Any:
+    try:
+        import fcntl  # POSIX only
+    except ImportError:
+        raise ZooError(
+            f"zoo locks files with fcntl.flock, which {sys.platform} lacks; run zoo train and "
+            "zoo register on Linux or macOS."
+        ) from None
+    return fcntl
+
+
+@contextlib.contextmanager
+def hold_lock(path: Path, wait_s: float = 0.0) -> Iterator[None]:
+    """Hold an exclusive lock on the lock file `path` for the block (created, and removed
+    at the end); waits up to `wait_s` seconds for a holder, then raises `Locked`."""
+    fcntl = _flock()
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:  # never through a link someone planted at the lock's name
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise ZooError(f"Cannot open the lock file {str(path)!r}: {exc.strerror}.") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(fd)
+            os.close(fd)
+            if time.monotonic() >= deadline:
+                raise Locked(path, holder) from None
+            time.sleep(0.05)
+            continue
+        except OSError as exc:  # ENOLCK, EOPNOTSUPP: a file system without flock
+            os.close(fd)
+            raise ZooError(
+                f"Cannot lock {str(path)!r}: {exc.strerror}. Its file system does not support "
+                "flock(2); use a folder on another one."
+            ) from None
+        if _same_file(fd, path):
+            break
+        os.close(fd)  # the holder we waited for removed this file: lock the new one
+    try:
+        record = {
+            "pid": os.getpid(),
+            "host": _hostname(),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv else "",
+        }
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(record).encode("utf-8"), 0)
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # still ours: a waiter only keeps a lock on the file at `path`
+        os.close(fd)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        named = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    mine = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (mine.st_dev, mine.st_ino)
+
+
+def _hostname() -> str:
+    import socket
+
+    return socket.gethostname()
+
+
+def _holder(fd: int) -> str:
+    """'pid 12 on host, started 2025-01-02T03:04:05+0000: zoo train ...' from a lock file
+    (printable characters only, at most 300: the file may come from anyone)."""
+    for _ in range(20):  # the holder writes its record just after it takes the lock
+        raw = os.pread(fd, 4096, 0)
+        if raw:
+            break
+        time.sleep(0.05)
+    try:
+        record = json.loads(raw.decode("utf-8"))
+        text = (
+            f"pid {int(record['pid'])} on {record['host']}, started {record['started']}: "
+            f"{record['command']}"
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return "an unknown process (its lock file records none)"
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= 300 else text[:297] + "..."

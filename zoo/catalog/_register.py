@@ -3,11 +3,18 @@
 No TOML writer is needed: zoo appends one well-formed ``[models.NAME]`` table, escaping
 every string itself, and writes the file atomically after checking that the result parses
 and validates as a registry (so a failed registration leaves the file as it was). The
-checkpoint path is stored relative to the registry file's folder, which must contain it.
+checkpoint path is stored relative to the registry file's folder, which must contain it
+and every file it links to.
+
+Registrations of one file run one at a time: the read-modify-write holds a lock file
+beside the registry (`lock_path`), so that concurrent `zoo register` runs all keep their
+entries. A registry file that is a symbolic link is written through: its target is
+replaced, the link stays.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import tomllib
@@ -17,13 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from zoo._errors import RegistryError
-from zoo._fs import atomic_output
+from zoo._fs import Locked, atomic_output, hold_lock
 from zoo._spec import NAME_RULE, valid_name
 from zoo.catalog import _source as models
-from zoo.catalog._registry import ModelEntry, read_registry
+from zoo.catalog._registry import ModelEntry, check_inside, read_registry
 from zoo.catalog._session import App
-from zoo.checkpoint._format import read_checkpoint
+from zoo.checkpoint._format import checkpoint_files, read_checkpoint
 from zoo.checkpoint._provenance import CheckpointWeights
+
+#: How long `zoo register` waits for another registration of the same file to finish.
+LOCK_WAIT_SECONDS = 30.0
 
 _ESCAPES = {
     '"': '\\"',
@@ -132,7 +142,8 @@ def register_checkpoint(
     source = models.from_checkpoint(app, checkpoint)  # refuses anything but loadable weights
     assert isinstance(source.weights, CheckpointWeights)
     meta = read_checkpoint(checkpoint).meta
-    folder = registry.resolve().parent
+    real = registry.resolve()  # a link is written through: its target is the file
+    folder = real.parent
     target = checkpoint.resolve()
     if not target.is_relative_to(folder):
         raise RegistryError(
@@ -140,9 +151,7 @@ def register_checkpoint(
             "registry paths are relative to it. Put the registry file in a folder above the "
             "checkpoint (--registry DIR/registry.toml) or move the checkpoint."
         )
-    existing = _read_existing(registry)
-    if name in existing:
-        raise RegistryError(f"{registry}: already has a model {name!r}. Choose another --name.")
+    check_inside(folder, checkpoint_files(checkpoint), f"--registry {registry}")
     table = entry_table(
         name,
         source.arch.name,
@@ -152,17 +161,39 @@ def register_checkpoint(
         description if description is not None else _describe(meta),
         tags,
     )
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(hold_lock(lock_path(real), wait_s=LOCK_WAIT_SECONDS))
+        except Locked as exc:
+            raise RegistryError(
+                f"{registry}: another registration has held {exc.path.name} for over "
+                f"{LOCK_WAIT_SECONDS:g} s ({exc.holder}); wait for it to finish, or stop it."
+            ) from None
+        entries = _append(app, registry, real, name, table)
+    return replace(entries[name], source=registry)
+
+
+def lock_path(registry: Path) -> Path:
+    """The lock file of a registry file (the real file, not a link to it): beside it."""
+    return registry.with_name(f".{registry.name}.lock")
+
+
+def _append(app: App, registry: Path, real: Path, name: str, table: str) -> dict[str, ModelEntry]:
+    """Add `table` to the registry file `real` (`registry` as the user named it); under the
+    registry's lock, so that the file read is the file replaced."""
+    existing = _read_existing(registry)  # through a link, if it is one: the same file
+    if name in existing:
+        raise RegistryError(f"{registry}: already has a model {name!r}. Choose another --name.")
     text = registry.read_text(encoding="utf-8") if registry.exists() else _HEADER
     if text and not text.endswith("\n"):
         text += "\n"
     text += ("\n" if text.strip() else "") + table
-    with atomic_output(registry) as tmp:
+    with atomic_output(real) as tmp:
         tmp.write_text(text, encoding="utf-8")
         try:
-            entries = {e.name: e for e in read_registry(tmp, app.plugins.architectures)}
+            return {e.name: e for e in read_registry(tmp, app.plugins.architectures)}
         except RegistryError as exc:  # name the real file, not the temporary one
             raise RegistryError(str(exc).replace(str(tmp), str(registry))) from None
-    return replace(entries[name], source=registry)
 
 
 _HEADER = (

@@ -188,7 +188,7 @@ def _checkpoint(where: str, path: Path, body: dict[str, Any]) -> tuple[Path | No
             f"{where}, key 'sha256': a checkpoint needs the 64-hex-digit digest that pins it "
             f"(config.json and weights; got {sha256!r}). `zoo register` writes it."
         )
-    folder = path.parent.resolve()
+    folder = path.resolve().parent  # a registry file's folder: its target's, if a link
     target = (folder / raw).resolve()
     if Path(raw).is_absolute() or not target.is_relative_to(folder):
         raise RegistryError(
@@ -196,6 +196,29 @@ def _checkpoint(where: str, path: Path, body: dict[str, Any]) -> tuple[Path | No
             "use a path relative to it, inside it."
         )
     return target, sha256
+
+
+def check_checkpoint_files(entry: ModelEntry) -> None:
+    """Refuse an entry whose checkpoint files (config and weights, as a load would read
+    them) are links that leave the registry file's folder; call it before loading."""
+    if entry.checkpoint is None or entry.source is None:
+        return
+    from zoo.checkpoint._format import checkpoint_files
+
+    where = f"{entry.source}: entry {entry.name!r}"
+    check_inside(entry.source.resolve().parent, checkpoint_files(entry.checkpoint), where)
+
+
+def check_inside(folder: Path, files: Iterable[Path], where: str) -> None:
+    """Raise unless each of `files`, links followed, lies inside `folder` (resolved)."""
+    for file in files:
+        target = file.resolve()
+        if not target.is_relative_to(folder):
+            raise RegistryError(
+                f"{where}: {file} links to {target}, outside the registry's folder {folder}; "
+                "a registered checkpoint's files must lie inside it. Replace the link by a "
+                "copy of the file."
+            )
 
 
 def resolve_config(entry: ModelEntry, arch: Architecture, overrides: Mapping[str, Any]) -> Config:

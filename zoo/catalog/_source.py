@@ -15,6 +15,7 @@ from typing import Any
 from zoo._contract import IOContract
 from zoo._errors import CheckpointError, ZooError
 from zoo._spec import Architecture, Config
+from zoo.catalog._registry import check_checkpoint_files
 from zoo.catalog._session import App
 from zoo.checkpoint._format import build_from_checkpoint, read_checkpoint
 from zoo.checkpoint._provenance import CheckpointWeights, RandomWeights, Weights
@@ -54,6 +55,7 @@ def from_name(
     if entry.checkpoint is not None:
         if overrides:
             raise ZooError(f"Model {name!r} has trained weights; --set cannot change its config.")
+        check_checkpoint_files(entry)  # no file linked outside the registry's folder
         source = from_checkpoint(app, entry.checkpoint, name=name)
         assert isinstance(source.weights, CheckpointWeights)
         if source.weights.digest != entry.sha256:

@@ -17,16 +17,22 @@ covers tools that restore an old mtime (`touch -d`, `tar`, `rsync -t`), since se
 mtime sets the ctime to now.
 
 The cache lives in `ZOO_CACHE_DIR`, else `$XDG_CACHE_HOME/zoo`, else `~/.cache/zoo`;
-`ZOO_CACHE_DIR=""` turns it off.
+`ZOO_CACHE_DIR=""` turns it off. The folder may be shared with others (even world-writable,
+like /tmp): a cache file is read only if it is a plain file (not a link) of this user that
+no one else may write, and written through a new temporary of unpredictable name (created
+exclusively, never through an existing link) renamed over it, so nothing planted there is
+followed, read or overwritten outside the folder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
 import tomllib
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 #: Smaller files parse in about a millisecond or less: not worth a cache file.
@@ -67,28 +73,47 @@ def load_toml(path: Path) -> dict[str, Any]:
     key = hashlib.sha256(json.dumps(stamp[:2]).encode()).hexdigest()[:32]
     cached = folder / f"toml-{key}.json"
     try:
-        saved = json.loads(cached.read_text(encoding="utf-8"))
+        saved = json.loads(_read_own(cached))
         if saved.get("stamp") == stamp:
             data: dict[str, Any] = saved["data"]
             return data
     except (OSError, ValueError, KeyError, AttributeError):
-        pass  # no cache yet, or unreadable: parse
+        pass  # no cache yet, unreadable, or not ours alone: parse
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     if time.time_ns() - max(stat.st_mtime_ns, stat.st_ctime_ns) >= RACY_NS:
         _write(cached, {"stamp": stamp, "data": data})
     return data
 
 
+def _read_own(path: Path) -> str:
+    """The text of `path` if it is a plain file of this user that no one else may write;
+    else OSError (a link is not followed)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+            raise OSError(f"{path}: not a private file of this user")
+        return f.read().decode("utf-8")
+
+
 def _write(target: Path, payload: dict[str, Any]) -> None:
     """Best effort, atomic (a reader never sees half a file); failures are ignored."""
+    import tempfile  # only when a cache file is written
+
     try:
         text = json.dumps(payload)
     except (TypeError, ValueError):  # TOML dates and times have no JSON form: not cached
         return
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # O_CREAT | O_EXCL on a random name, mode 0600: never an existing file or link.
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError:
-        tmp.unlink(missing_ok=True)
+        return
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(name, target)  # replaces a link planted at `target`, never its target
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(name)

@@ -7,26 +7,40 @@ Layout::
                         (`zoo train` adds its data description, scaling, task and best epoch,
                         and writes metrics.json and train_state/ beside them: zoo.train._run)
 
-Weights are written first and config.json last, each atomically, so a directory without
-config.json is clearly incomplete, and one whose weights do not hash to the recorded sha256
-is refused. Nothing here ever unpickles a file.
+A checkpoint is committed as a whole. Both files are written and flushed into a hidden
+staging folder inside the directory (`.checkpoint-staging-*`), which one atomic rename turns
+into `.checkpoint-commit/`: the commit point. Its files are then renamed over the current
+ones, weights first, and the emptied folder is removed. Readers take each file from
+`.checkpoint-commit/` while it holds it, from the directory otherwise (`checkpoint_files`),
+so a kill at any moment leaves the previous checkpoint or the new one, whole; the next
+commit (`zoo train --resume`) finishes moving a committed one in. One writer per directory:
+`zoo train` holds the run folder's lock. A directory without any config.json is incomplete
+(a run stopped before its first checkpoint), and one whose weights do not hash to the
+recorded sha256 is refused. Nothing here ever unpickles a file.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from zoo._errors import CheckpointError
-from zoo._fs import atomic_output, atomic_write_text, ensure_dir, sha256_bytes, sha256_file
+from zoo._fs import current_umask, ensure_dir, fsync_path, sha256_bytes, sha256_file
 from zoo._spec import Architecture, Config
 from zoo._version import __version__
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
+#: A committed checkpoint whose files are being moved into place.
+COMMIT_DIR = ".checkpoint-commit"
+#: The folder a checkpoint is written into before its commit: this prefix, then random.
+STAGING_PREFIX = ".checkpoint-staging-"
 
 
 @dataclass(frozen=True)
@@ -40,10 +54,28 @@ class Checkpoint:
     meta: dict[str, Any]
     #: The whole checkpoint's pin (`checkpoint_digest`): weights and config.json together.
     digest: str = ""
+    #: Where the weights were read (`path / WEIGHTS_FILE` unless a commit was under way).
+    weights_file: Path | None = None
 
     @property
     def weights_path(self) -> Path:
-        return self.path / WEIGHTS_FILE
+        return self.weights_file or self.path / WEIGHTS_FILE
+
+
+def checkpoint_files(path: Path) -> tuple[Path, Path]:
+    """The config.json and weights files of the checkpoint in `path`, as a reader takes
+    them: from a committed checkpoint still being moved in, else from `path` itself."""
+    committed = _committed(path)
+
+    def current(name: str) -> Path:
+        return committed / name if committed and (committed / name).is_file() else path / name
+
+    return current(CONFIG_FILE), current(WEIGHTS_FILE)
+
+
+def _committed(path: Path) -> Path | None:
+    folder = path / COMMIT_DIR
+    return folder if folder.is_dir() and not folder.is_symlink() else None
 
 
 def read_checkpoint(path: Path) -> Checkpoint:
@@ -53,11 +85,15 @@ def read_checkpoint(path: Path) -> Checkpoint:
             f"Checkpoint {str(path)!r} is not a directory. A checkpoint is the folder "
             f"`zoo train --out` writes ({WEIGHTS_FILE} + {CONFIG_FILE})."
         )
-    config_path, weights_path = path / CONFIG_FILE, path / WEIGHTS_FILE
+    config_path, weights_path = checkpoint_files(path)
+    incomplete = (
+        "missing; the checkpoint is incomplete (a training run stopped before its first "
+        "checkpoint: `zoo train` with the same options and --resume continues it)."
+    )
     if not config_path.is_file():
-        raise CheckpointError(f"{config_path}: missing; the checkpoint is incomplete.")
+        raise CheckpointError(f"{config_path}: {incomplete}")
     if not weights_path.is_file():
-        raise CheckpointError(f"{weights_path}: missing; the checkpoint is incomplete.")
+        raise CheckpointError(f"{weights_path}: {incomplete}")
     raw = config_path.read_bytes()
     try:
         meta = json.loads(raw.decode("utf-8"))
@@ -77,7 +113,10 @@ def read_checkpoint(path: Path) -> Checkpoint:
             f"in {CONFIG_FILE}; the weights were modified or only partly written."
         )
     digest = checkpoint_digest(raw, sha256)
-    return Checkpoint(path, meta["architecture"], dict(meta["config"]), sha256, meta, digest)
+    config = dict(meta["config"])
+    return Checkpoint(
+        path, meta["architecture"], config, sha256, meta, digest=digest, weights_file=weights_path
+    )
 
 
 def checkpoint_digest(config: bytes, weights_sha256: str) -> str:
@@ -137,7 +176,8 @@ def build_from_checkpoint(checkpoint: Checkpoint, arch: Architecture) -> Any:
 def save_checkpoint(
     path: Path, arch: Architecture, config: Config, model: Any, extra: dict[str, Any] | None = None
 ) -> Checkpoint:
-    """Write weights then config.json, each atomically; returns the checkpoint as read back.
+    """Commit weights and config.json as a whole (see the module docstring); returns the
+    checkpoint as read back.
 
     `model` is an `nn.Module` or a state dict (name -> tensor), for example the best
     epoch's weights kept aside during training. `extra` adds keys to config.json.
@@ -147,15 +187,58 @@ def save_checkpoint(
     ensure_dir(path)
     weights = model if isinstance(model, Mapping) else model.state_dict()
     state = {k: v.detach().contiguous().cpu() for k, v in weights.items()}
-    with atomic_output(path / WEIGHTS_FILE) as tmp:
-        save_file(state, str(tmp))
-    meta = {
-        "zoo_version": __version__,
-        "architecture": arch.name,
-        "config": config,
-        "io": arch.io(config).to_dict(),
-        "sha256": sha256_file(path / WEIGHTS_FILE),
-        **(extra or {}),
-    }
-    atomic_write_text(path / CONFIG_FILE, json.dumps(meta, indent=2) + "\n")
+    finish_commit(path)
+    for stale in path.glob(f"{STAGING_PREFIX}*"):  # a killed writer's: never committed
+        shutil.rmtree(stale, ignore_errors=True)
+    staging: Path | None = None
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=path))
+        mask = current_umask()
+        staging.chmod(0o777 & ~mask)  # readable like the files it will hold
+        save_file(state, str(staging / WEIGHTS_FILE))
+        meta = {
+            "zoo_version": __version__,
+            "architecture": arch.name,
+            "config": config,
+            "io": arch.io(config).to_dict(),
+            "sha256": sha256_file(staging / WEIGHTS_FILE),
+            **(extra or {}),
+        }
+        (staging / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        for name in (WEIGHTS_FILE, CONFIG_FILE):
+            (staging / name).chmod(0o666 & ~mask)  # safetensors makes its files 0600
+            fsync_path(staging / name)
+        fsync_path(staging, directory=True)
+        os.rename(staging, path / COMMIT_DIR)  # the commit point
+        staging = None
+        fsync_path(path, directory=True)
+    except OSError as exc:
+        raise CheckpointError(
+            f"Cannot write a checkpoint to {str(path)!r}: {exc.strerror or exc}. The previous "
+            "checkpoint there, if any, is unchanged."
+        ) from exc
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+    finish_commit(path)
     return read_checkpoint(path)
+
+
+def finish_commit(path: Path) -> None:
+    """Move a committed checkpoint's files into `path` and remove its folder: the end of
+    every commit, and of one a kill interrupted (nothing to do without one)."""
+    committed = _committed(path)
+    if committed is None:
+        return
+    try:
+        for name in (WEIGHTS_FILE, CONFIG_FILE):
+            if (committed / name).is_file():
+                os.replace(committed / name, path / name)
+        fsync_path(path, directory=True)
+        committed.rmdir()
+        fsync_path(path, directory=True)
+    except OSError as exc:
+        raise CheckpointError(
+            f"Cannot move the checkpoint committed in {committed} into place: "
+            f"{exc.strerror or exc}. Fix the folder and run the same command again."
+        ) from exc

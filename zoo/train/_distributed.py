@@ -8,7 +8,9 @@ it and `process_group` joins the default group: gloo on CPU, nccl on CUDA with o
 local rank. A job of one process trains on the single-process path, with no process group
 and no DDP wrapper.
 
-Rank 0 writes every file; the other ranks only compute. What they must agree on travels as
+Rank 0 writes every file, and holds the run folder's lock for the whole run
+(zoo.train._run.run_lock, taken inside `Group.share`, so that a refused lock stops every
+rank); the other ranks only compute. What they must agree on travels as
 tensors: the resumed train state as bytes (`Group.share`, no pickle), the epoch's summed
 loss (`Group.all_reduce_sum`) and, at the end, a checksum of the weights
 (`Group.check_same_weights`). Importing this module imports no torch.

@@ -91,13 +91,15 @@ def launch_training(
     argv: Sequence[str], nproc: int, batch_size: int, device: str, out: Path, resume: bool
 ) -> None:
     """`zoo train ARGV --nproc N`: fail at once on what would fail in every worker (the
-    global batch, the GPUs, an existing run in `out`), then `launch`."""
+    global batch, the GPUs, an existing run in `out` or one training there now), then
+    `launch`."""
     from zoo.train._distributed import local_batch
-    from zoo.train._run import check_out
+    from zoo.train._run import check_out, run_lock
 
     local_batch(batch_size, nproc)
     check_devices(device, nproc)
-    check_out(out, resume)
+    with run_lock(out):  # free now (rank 0 takes it for the run), or fail before starting
+        check_out(out, resume)
     launch(argv, nproc)
 
 

@@ -13,18 +13,26 @@ Output directory (`out`)::
     metrics.json                     every epoch's losses and metrics, the best epoch
     train_state/                     what --resume needs (zoo.train_state)
     loss.png                         loss curves, when matplotlib is installed
+    .zoo-train.lock                  while a run trains there (`run_lock`)
+
+One run at a time per folder: a run holds the folder's lock from its start-up checks to its
+last write (in a torchrun job, rank 0 does), and a second run into the same folder stops at
+once with an error naming the first (pid, host, start, command). A run's lock dies with
+its process, so a killed run never blocks the next one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo._errors import ZooError
-from zoo._fs import ensure_dir
+from zoo._fs import Locked, ensure_dir, hold_lock
 from zoo._spec import Architecture, Config
-from zoo.checkpoint._format import CONFIG_FILE
+from zoo.checkpoint._format import checkpoint_files
 from zoo.checkpoint._train_state import (
     TrainState,
     has_train_state,
@@ -104,11 +112,30 @@ def _fingerprint_mismatch(
     return problems
 
 
+#: The lock file a training run holds in its output folder.
+LOCK_FILE = ".zoo-train.lock"
+
+
+@contextlib.contextmanager
+def run_lock(out: Path) -> Iterator[None]:
+    """Be the one training run writing to `out` for the block (the folder is created)."""
+    ensure_dir(out)
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(hold_lock(out / LOCK_FILE))
+        except Locked as exc:
+            raise ZooError(
+                f"{str(out)!r} is in use by another training run ({exc.holder}). Wait for it "
+                "to finish, or choose another --out."
+            ) from None
+        yield
+
+
 def check_out(out: Path, resume: bool) -> None:
     """Refuse to start a new run over an existing one (`--resume` continues it instead)."""
     if resume:
         return
-    if has_train_state(out) or (out / CONFIG_FILE).exists():
+    if has_train_state(out) or checkpoint_files(out)[0].exists():
         raise ZooError(
             f"{str(out)!r} already holds a training run. Pass --resume to continue it (a "
             "larger --epochs extends it), or choose another --out."
@@ -167,29 +194,35 @@ def run_training(
         )
     device = _device(settings.device)
     fingerprint = _fingerprint(arch, config, dataset, settings)
-    if group is None:
-        state = _prepare(out, resume, settings, fingerprint, reporter)
-    else:
-        from zoo.train._distributed import local_batch
+    with contextlib.ExitStack() as held:  # the run lock, from the checks to the last write
 
-        local_batch(settings.batch_size, group.world_size)
-        device = group.device
-        blob = group.share(
-            lambda: _packed(_prepare(out, resume, settings, fingerprint, reporter))
-        )  # rank 0 reads and checks the files; every rank gets the same state
-        state = unpack_train_state(blob) if blob is not None else None
-    cuda_devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda_devices):
-        torch.manual_seed(settings.seed)
-        args = (arch, config, dataset, settings, out, device, fingerprint, name, reporter)
-        loop = Loop(*args) if group is None else DistributedLoop(*args, group=group)
-        if state is not None:
-            loop.restore(state)
-            reporter.note(f"resuming {out} after epoch {state.epoch} of {settings.epochs}")
-        loop.run()
-    if not loop.writes:
-        return None
-    plots = _plot_losses(loop.history, out, reporter) if plot else []
+        def prepare() -> TrainState | None:
+            held.enter_context(run_lock(out))
+            return _prepare(out, resume, settings, fingerprint, reporter)
+
+        if group is None:
+            state = prepare()
+        else:
+            from zoo.train._distributed import local_batch
+
+            local_batch(settings.batch_size, group.world_size)
+            device = group.device
+            blob = group.share(
+                lambda: _packed(prepare())
+            )  # rank 0 locks, reads and checks the files; every rank gets the same state
+            state = unpack_train_state(blob) if blob is not None else None
+        cuda_devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda_devices):
+            torch.manual_seed(settings.seed)
+            args = (arch, config, dataset, settings, out, device, fingerprint, name, reporter)
+            loop = Loop(*args) if group is None else DistributedLoop(*args, group=group)
+            if state is not None:
+                loop.restore(state)
+                reporter.note(f"resuming {out} after epoch {state.epoch} of {settings.epochs}")
+            loop.run()
+        if not loop.writes:
+            return None
+        plots = _plot_losses(loop.history, out, reporter) if plot else []
     return TrainResult(
         out=out,
         checkpoint=loop.checkpoint,
