@@ -1,0 +1,165 @@
+"""An attack suite: resource abuse and malformed input, each answered with one line.
+
+Every case drives the `zoo` command (click's runner) with a hostile or oversized input and
+asserts the exit code, the one-line message (the value, the limit, the way out) and that no
+traceback is printed; resource cases also assert that the answer comes at once. Large files
+are sparse (no disk, no time) and limits are lowered through their environment variables,
+so the suite stays within seconds and megabytes (zoo._limits lists every limit).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from zoo._manager import load_plugins
+from zoo._spec import recurrent_num_params
+from zoo.cli import create_cli
+
+TINY = ("--data", "sine", "--samples", "64", "--seq-len", "8", "--batch-size", "16")
+#: `zoo train --resume` of the module's checkpoint, with the options it was trained with.
+RESUME = ("train", "lstm", *TINY, "--set", "hidden_size=4", "--epochs", "2", "--resume")
+GiB = 1 << 30
+
+
+def _fails(result: Any, *fragments: str, code: int = 1) -> str:
+    """The one `Error:` line of a failed command, checked to hold each fragment."""
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return str(lines[0])
+
+
+def _strict(text: str) -> Any:
+    """`json.loads` that refuses NaN and Infinity, as `jq` does."""
+
+    def refuse(name: str) -> Any:
+        raise AssertionError(f"not strict JSON: {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def _sparse(path: Path, size: int, head: bytes = b"") -> Path:
+    """A file of `size` bytes that takes no disk: `head`, then a hole."""
+    with path.open("wb") as f:
+        f.write(head)
+        f.truncate(size)
+    return path
+
+
+@pytest.fixture(scope="module")
+def sine_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One tiny trained checkpoint for the module; tests damage copies of it."""
+    run = tmp_path_factory.mktemp("attack") / "run"
+    cli = create_cli(load_plugins(third_party=True))
+    args = ["train", "lstm", *TINY, "--epochs", "1", "--set", "hidden_size=4", "--out", str(run)]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return run
+
+
+@pytest.fixture
+def run(sine_run: Path, tmp_path: Path) -> Path:
+    """A copy of the trained checkpoint this test may damage."""
+    return Path(shutil.copytree(sine_run, tmp_path / "run"))
+
+
+def _edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+def test_a_bad_limit_setting_is_named(invoke: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZOO_MAX_PARAMS", "lots")
+    _fails(invoke("info", "lstm"), "ZOO_MAX_PARAMS must be a positive whole number, got 'lots'")
+
+
+# --- resource abuse ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set", "hidden_size=100000"], "lstm' at input_size=10, hidden_size=100000, "
+         "num_layers=1, output_size=1 has 40,004,900,001 parameters, more than the limit "
+         "of 100,000,000 (ZOO_MAX_PARAMS)"),
+        (["--set", "hidden_size=1000000000"], "has 4,000,000,049,000,000,001 parameters"),
+        (["--set", "num_layers=1000000"], "has 3,359,999,221 parameters"),
+    ],
+)  # fmt: skip
+def test_model_sizes_over_the_limit_are_refused_before_allocating(
+    invoke: Any, tmp_path: Path, args: list[str], message: str
+) -> None:
+    start = time.perf_counter()
+    _fails(
+        invoke("train", "lstm", *TINY, *args, "--out", str(tmp_path / "o")),
+        message,
+        "Choose a smaller hidden_size or num_layers, or raise the limit with ZOO_MAX_PARAMS=N.",
+    )
+    assert time.perf_counter() - start < 10
+
+
+BILLION = ("--data", "sine", "--seq-len", "8", "--samples", "1000000000")
+
+
+def test_a_huge_config_in_a_registry_or_checkpoint_is_refused(
+    invoke: Any, run: Path, tmp_path: Path
+) -> None:
+    registry = tmp_path / "big.toml"
+    registry.write_text('[models.deep]\narchitecture = "lstm"\nconfig = { num_layers = 1000000 }\n')
+    _fails(
+        invoke("list", "--registry", str(registry)),
+        "entry 'deep', key 'config': Architecture 'lstm'",
+        "more than the limit of 100,000,000 (ZOO_MAX_PARAMS)",
+    )
+    _edit(run / "config.json", lambda m: m["config"].update(hidden_size=10**9))
+    _fails(
+        invoke("eval", "--checkpoint", str(run), "--data", "sine"),
+        "hidden_size=1000000000", "(ZOO_MAX_PARAMS)",
+    )  # fmt: skip
+
+
+def test_parameter_count_is_closed_form_and_exact() -> None:
+    """`zoo list` counts 10**12 layers at once; the count is what the loop gave."""
+
+    def looped(config: dict[str, int], gates: int, bidirectional: bool) -> int:
+        directions = 2 if bidirectional else 1
+        hidden, total = config["hidden_size"], 0
+        for layer in range(config["num_layers"]):
+            width = config["input_size"] if layer == 0 else directions * hidden
+            total += directions * (gates * hidden * (width + hidden) + 2 * gates * hidden)
+        return total + directions * hidden * config["output_size"] + config["output_size"]
+
+    for sizes in [(1, 1, 1, 1), (3, 5, 2, 4), (10, 20, 3, 1)]:
+        config = dict(
+            zip(("input_size", "hidden_size", "num_layers", "output_size"), sizes, strict=True)
+        )
+        for gates in (1, 3, 4):
+            for bidirectional in (False, True):
+                assert recurrent_num_params(config, gates, bidirectional) == looped(
+                    config, gates, bidirectional
+                )
+    huge = {"input_size": 1, "hidden_size": 1, "num_layers": 10**12, "output_size": 1}
+    assert recurrent_num_params(huge, 4, False) > 10**12
+
+
+@pytest.fixture
+def wide_csv(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "wide.csv"
+    columns = 100_000
+    with path.open("w") as f:
+        f.write(",".join(f"c{i}" for i in range(columns)) + "\n")
+        for row in range(6):
+            f.write(",".join(str((row + i) % 7) for i in range(columns)) + "\n")
+    yield path
