@@ -80,6 +80,21 @@ def _edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
     path.write_text(json.dumps(data))
 
 
+def test_dropout_on_one_layer_is_refused(invoke: Any, tmp_path: Path) -> None:
+    """An error, not a warning: the value would be recorded in config.json, the registry and
+    every export's metadata, claiming regularization that never happened."""
+    _fails(
+        invoke("train", "lstm", *TINY, "--set", "dropout=0.5", "--out", str(tmp_path / "out")),
+        "'dropout' of architecture 'lstm' is 0.5 but num_layers is 1",
+        "Set num_layers to 2 or more, or dropout to 0",
+    )
+    trained = invoke(
+        "train", "lstm", *TINY, "--epochs", "1", "--set", "num_layers=2", "--set",
+        "dropout=0.5", "--set", "hidden_size=4", "--out", str(tmp_path / "two"),
+    )  # fmt: skip
+    assert trained.exit_code == 0, trained.output
+
+
 def test_a_bad_limit_setting_is_named(invoke: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ZOO_MAX_PARAMS", "lots")
     _fails(invoke("info", "lstm"), "ZOO_MAX_PARAMS must be a positive whole number, got 'lots'")

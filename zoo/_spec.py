@@ -192,6 +192,14 @@ def _check_ranges(arch: str, config: Mapping[str, Any]) -> None:
         raise ConfigError(
             f"Config key 'dropout' of architecture {arch!r} must be in [0, 1), got {dropout!r}."
         )
+    # zoo's `dropout` is PyTorch's: between stacked recurrent layers. With one layer there is
+    # none, and a config recording dropout that never happened would mislead every reader.
+    if dropout and config.get("num_layers") == 1:
+        raise ConfigError(
+            f"Config key 'dropout' of architecture {arch!r} is {dropout!r} but num_layers is 1: "
+            "dropout applies between stacked recurrent layers, so it would do nothing. Set "
+            "num_layers to 2 or more, or dropout to 0."
+        )
 
 
 @dataclass(frozen=True)
