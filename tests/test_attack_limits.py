@@ -80,6 +80,61 @@ def _edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
     path.write_text(json.dumps(data))
 
 
+# --- malformed input --------------------------------------------------------------------------
+
+
+def test_sha256_that_is_not_a_string_in_config_json(invoke: Any, run: Path) -> None:
+    _edit(run / "config.json", lambda m: m.update(sha256=5))
+    _fails(
+        invoke("eval", "--checkpoint", str(run), "--data", "sine"),
+        "config.json: 'sha256' must be the 64-hex-digit sha256 of model.safetensors, got '5'",
+        "Remove the key",
+    )
+
+
+@pytest.mark.parametrize("file", ["config.json", "train_state/state.json"])
+def test_json_nested_100000_deep(invoke: Any, run: Path, file: str) -> None:
+    (run / file).write_text("[" * 100_000 + "]" * 100_000)
+    args = [*RESUME, "--out", str(run)]
+    if file == "config.json":
+        args = ["eval", "--checkpoint", str(run), "--data", "sine"]
+    _fails(invoke(*args), f"{file}: nested more than 64 levels deep", "the limit is 64")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"fingerprint": 5}, "key 'fingerprint' must be an object, got 5"),
+        ({"history": [5]}, "history record 0 needs epoch"),
+        ({"optimizer": {"param_groups": 5, "state": []}}, "'optimizer.param_groups' must be"),
+        ({"epoch": "x"}, "key 'epoch' must be a whole number >= 0, got x"),
+        ({"best_loss": None}, "key 'best_loss' must be a number, got None"),
+        ({"best_epoch": 7}, "key 'best_epoch' must be in [0, epoch], got 7"),
+        ({"epoch": None}, "key 'epoch' must be a whole number"),
+    ],
+)
+def test_train_state_with_wrong_types_on_resume(
+    invoke: Any, run: Path, change: dict[str, Any], message: str
+) -> None:
+    _edit(run / "train_state" / "state.json", lambda m: m.update(change))
+    _fails(
+        invoke(*RESUME, "--out", str(run)),
+        "state.json: unreadable train_state (",
+        message,
+        "Start again without --resume",
+    )
+
+
+def test_train_state_for_another_optimizer_layout(invoke: Any, run: Path) -> None:
+    groups = [{"params": [0]}, {"params": [1]}]
+    _edit(run / "train_state" / "state.json", lambda m: m["optimizer"].update(param_groups=groups))
+    _fails(
+        invoke(*RESUME, "--out", str(run)),
+        "train_state does not fit this model",
+        "Start again without --resume",
+    )
+
+
 def test_dropout_on_one_layer_is_refused(invoke: Any, tmp_path: Path) -> None:
     """An error, not a warning: the value would be recorded in config.json, the registry and
     every export's metadata, claiming regularization that never happened."""
@@ -169,6 +224,43 @@ def test_parameter_count_is_closed_form_and_exact() -> None:
     assert recurrent_num_params(huge, 4, False) > 10**12
 
 
+def test_a_64_gib_sparse_weights_file_is_refused_before_it_is_hashed(
+    invoke: Any, run: Path
+) -> None:
+    """The real header, then 64 GiB: refused from the header alone. Hashing it would read
+    64 GiB (minutes); the answer comes in well under a second of zoo's own work."""
+    weights = run / "model.safetensors"
+    _sparse(weights, 64 * GiB, weights.read_bytes())
+    start = time.perf_counter()
+    _fails(
+        invoke("eval", "--checkpoint", str(run), "--data", "sine"),
+        "model.safetensors: not a valid safetensors file (68,719,476,736 bytes, but its header "
+        "describes",
+    )
+    assert time.perf_counter() - start < 10
+
+
+def test_a_weights_header_declaring_too_many_parameters(invoke: Any, run: Path) -> None:
+    header = json.dumps({"w": {"dtype": "F32", "shape": [4, 2**32], "data_offsets": [0, 2**36]}})
+    head = len(header).to_bytes(8, "little") + header.encode()
+    _sparse(run / "model.safetensors", len(head) + 2**36, head)
+    _fails(
+        invoke("eval", "--checkpoint", str(run), "--data", "sine"),
+        "model.safetensors (its tensors) has 17,179,869,184 parameters, more than the limit "
+        "of 100,000,000 (ZOO_MAX_PARAMS)",
+    )
+
+
+def test_a_train_state_file_is_checked_before_it_is_hashed(invoke: Any, run: Path) -> None:
+    folder = run / "train_state"
+    tensors = folder / json.loads((folder / "state.json").read_text())["tensors"]
+    _sparse(tensors, 64 * GiB, tensors.read_bytes())
+    _fails(
+        invoke(*RESUME, "--out", str(run)),
+        "not a valid safetensors file (68,719,476,736 bytes",
+    )
+
+
 @pytest.fixture
 def wide_csv(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "wide.csv"
@@ -178,3 +270,15 @@ def wide_csv(tmp_path: Path) -> Iterator[Path]:
         for row in range(6):
             f.write(",".join(str((row + i) % 7) for i in range(columns)) + "\n")
     yield path
+
+
+def test_a_multi_gb_config_json_is_refused_before_it_is_read(invoke: Any, run: Path) -> None:
+    start = time.perf_counter()
+    _sparse(run / "config.json", 3 * GiB, b"{")
+    _fails(
+        invoke("eval", "--checkpoint", str(run), "--data", "sine"),
+        "config.json has 3,221,225,472 bytes, more than the limit of 67,108,864 "
+        "(ZOO_MAX_JSON_BYTES). Give a smaller config.json, or raise the limit with "
+        "ZOO_MAX_JSON_BYTES=N.",
+    )
+    assert time.perf_counter() - start < 10

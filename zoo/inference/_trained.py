@@ -68,7 +68,11 @@ def load_trained(app: App, checkpoint: Path | None = None, name: str | None = No
             f"{path / CONFIG_FILE}: no 'data' description, so this checkpoint was not written "
             "by `zoo train`; eval, predict and inspect need one that was."
         )
-    return TrainedModel(source, DataSpec.from_dict(meta["data"]), path)
+    try:
+        spec = DataSpec.from_dict(meta["data"])
+    except DataError as exc:
+        raise CheckpointError(f"{path / CONFIG_FILE}: {exc}") from None
+    return TrainedModel(source, spec, path)
 
 
 @dataclass

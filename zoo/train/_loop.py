@@ -24,7 +24,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from zoo._errors import ZooError
+from zoo._errors import CheckpointError, ZooError
 from zoo._fs import atomic_write_text
 from zoo._spec import Architecture, Config
 from zoo._version import __version__
@@ -94,6 +94,16 @@ class Loop:
         return self._checkpoint
 
     def restore(self, state: TrainState) -> None:
+        try:
+            self._restore(state)
+        except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            raise CheckpointError(
+                f"{self.out}/train_state does not fit this model ({type(exc).__name__}: "
+                f"{first}); cannot resume. Start again without --resume into a new --out."
+            ) from None
+
+    def _restore(self, state: TrainState) -> None:
         import torch
 
         self.model.load_state_dict(state.model, strict=True)
