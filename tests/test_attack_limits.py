@@ -101,6 +101,30 @@ def test_json_nested_100000_deep(invoke: Any, run: Path, file: str) -> None:
     _fails(invoke(*args), f"{file}: nested more than 64 levels deep", "the limit is 64")
 
 
+def test_toml_nested_100000_deep(invoke: Any, tmp_path: Path) -> None:
+    registry = tmp_path / "deep.toml"
+    registry.write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    _fails(
+        invoke("list", "--registry", str(registry)),
+        "deep.toml: nested more than 64 levels deep",
+    )
+
+
+def test_registry_that_is_not_utf8(invoke: Any, tmp_path: Path) -> None:
+    registry = tmp_path / "latin1.toml"
+    registry.write_bytes(
+        '[models.a]\narchitecture = "lstm"\ndescription = "café"\n'.encode("latin-1")
+    )
+    _fails(
+        invoke("list", "--registry", str(registry)),
+        "latin1.toml: not UTF-8 text (invalid continuation byte at byte 51); TOML files are UTF-8",
+    )
+
+
+def test_registry_that_is_a_device_is_not_read(invoke: Any) -> None:
+    _fails(invoke("list", "--registry", "/dev/zero"), "/dev/zero: not a regular file")
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -280,5 +304,16 @@ def test_a_multi_gb_config_json_is_refused_before_it_is_read(invoke: Any, run: P
         "config.json has 3,221,225,472 bytes, more than the limit of 67,108,864 "
         "(ZOO_MAX_JSON_BYTES). Give a smaller config.json, or raise the limit with "
         "ZOO_MAX_JSON_BYTES=N.",
+    )
+    assert time.perf_counter() - start < 10
+
+
+def test_a_multi_gb_registry_is_refused_before_it_is_read(invoke: Any, tmp_path: Path) -> None:
+    start = time.perf_counter()
+    registry = _sparse(tmp_path / "huge.toml", 3 * GiB, b"# x\n")
+    _fails(
+        invoke("list", "--registry", str(registry)),
+        "huge.toml has 3,221,225,472 bytes, more than the limit of 16,777,216 "
+        "(ZOO_MAX_REGISTRY_BYTES)",
     )
     assert time.perf_counter() - start < 10
