@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -123,6 +124,62 @@ def test_registry_that_is_not_utf8(invoke: Any, tmp_path: Path) -> None:
 
 def test_registry_that_is_a_device_is_not_read(invoke: Any) -> None:
     _fails(invoke("list", "--registry", "/dev/zero"), "/dev/zero: not a regular file")
+
+
+def test_predict_on_an_onnx_artifact_of_random_bytes(invoke: Any, run: Path) -> None:
+    artifact = run.parent / "random.onnx"
+    artifact.write_bytes(np.random.default_rng(0).bytes(4096))
+    args = ["--data", "sine", "--runtime", "onnx", "--artifact", str(artifact)]
+    _fails(
+        invoke("predict", "--checkpoint", str(run), *args),
+        "Cannot read",
+        "random.onnx' as onnx: DecodeError",
+        "Export it again with `zoo export`",
+    )
+
+
+@pytest.mark.parametrize("location", ["missing.bin", "../../../../../etc/passwd"])
+def test_predict_on_an_onnx_artifact_whose_external_data_onnxruntime_refuses(
+    invoke: Any, run: Path, location: str
+) -> None:
+    """zoo's metadata for this very checkpoint, but weights in a file that is missing or
+    outside the artifact's folder: onnxruntime refuses the session, zoo says so in a line."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from zoo.checkpoint._format import read_checkpoint
+
+    meta, digest = json.loads((run / "config.json").read_text()), read_checkpoint(run).digest
+    weight = helper.make_tensor("w", TensorProto.FLOAT, [1], [0.0])
+    weight.ClearField("float_data")
+    weight.data_location = TensorProto.EXTERNAL
+    weight.external_data.add(key="location", value=location)
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["x", "w"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+        [weight],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    weights = {"kind": "checkpoint", "sha256": meta["sha256"], "path": str(run)}
+    for key, value in {
+        "zoo.architecture": "lstm",
+        "zoo.config": json.dumps(meta["config"]),
+        "zoo.io": json.dumps(meta["io"]),
+        "zoo.weights": json.dumps(weights),
+        "zoo.checkpoint_sha256": digest,
+    }.items():
+        model.metadata_props.add(key=key, value=value)
+    artifact = run.parent / "external.onnx"
+    onnx.save(model, str(artifact))
+    args = ["--data", "sine", "--runtime", "onnx", "--artifact", str(artifact)]
+    _fails(
+        invoke("predict", "--checkpoint", str(run), *args),
+        "Cannot load",
+        "external.onnx' in onnxruntime",
+        "External data path",
+    )
 
 
 @pytest.mark.parametrize(

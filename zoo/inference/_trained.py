@@ -127,7 +127,8 @@ def artifact_predictor(app: App, trained: TrainedModel, path: Path) -> Predictor
     exporter = find_exporter(app.plugins.exporters, path)
     if not path.name.endswith(".onnx"):
         raise ZooError(f"--runtime onnx needs an ONNX file, not {str(path)!r} ({exporter.name}).")
-    recorded = ArtifactMetadata.read(exporter.read_metadata(path), where=str(path))
+    meta = _guarded(f"Cannot read {str(path)!r} as {exporter.name}", exporter.read_metadata, path)
+    recorded = ArtifactMetadata.read(meta, where=str(path))
     expected = read_checkpoint(trained.path).digest
     if recorded.checkpoint_sha256 != expected:
         raise ZooError(
@@ -137,7 +138,7 @@ def artifact_predictor(app: App, trained: TrainedModel, path: Path) -> Predictor
             f"Export it with `zoo export --checkpoint {trained.path} --onnx`."
         )
     contract = recorded.io
-    runner = exporter.load(path)
+    runner = _guarded(f"Cannot load {str(path)!r} in onnxruntime", exporter.load, path)
     _prove_bound(trained, exporter, runner, path, LENGTHS in recorded.input_names)
 
     def run(x: Any, lengths: Any) -> Any:
@@ -179,6 +180,20 @@ def _prove_bound(
             f"(output {first.output!r} at {first.case}: {first.problem}). Export it with "
             f"`zoo export --checkpoint {trained.path} --onnx`."
         )
+
+
+def _guarded(what: str, call: Callable[[Path], Any], path: Path) -> Any:
+    """`call(path)` on a file from anywhere: what its parser raises (protobuf, onnxruntime)
+    becomes one line."""
+    try:
+        return call(path)
+    except ZooError:
+        raise
+    except Exception as exc:  # any parser failure on an untrusted file
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise ZooError(
+            f"{what}: {type(exc).__name__}: {first[:300]}. Export it again with `zoo export`."
+        ) from None
 
 
 def predict(
