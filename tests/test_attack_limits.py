@@ -10,6 +10,7 @@ so the suite stays within seconds and megabytes (zoo._limits lists every limit).
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -374,3 +375,37 @@ def test_a_multi_gb_registry_is_refused_before_it_is_read(invoke: Any, tmp_path:
         "(ZOO_MAX_REGISTRY_BYTES)",
     )
     assert time.perf_counter() - start < 10
+
+
+def test_an_undefined_metric_is_null_with_a_note(invoke: Any, tmp_path: Path) -> None:
+    """rel_mse of a constant target is 0/0: NaN in Python, null plus a note in JSON."""
+    data = tmp_path / "flat.csv"
+    rows = [f"{math.sin(i / 3):.4f},{5 if i >= 20 else i}\n" for i in range(30)]
+    data.write_text("t,a\n" + "".join(rows))
+    out = tmp_path / "flat"
+    trained = invoke(
+        "train", "lstm", "--data", str(data), "--target", "a", "--window", "3", "--epochs",
+        "1", "--set", "hidden_size=2", "--out", str(out),
+    )  # fmt: skip
+    assert trained.exit_code == 0, trained.output
+    metrics = _strict((out / "metrics.json").read_text())
+    assert metrics["best"]["rel_mse"] is None and metrics["non_finite"]["/best/rel_mse"] == "NaN"
+    _strict((out / "config.json").read_text())
+    flat = tmp_path / "flat-only.csv"
+    flat.write_text("t,a\n" + "".join(f"{math.sin(i / 3):.4f},5\n" for i in range(10)))
+    evaluated = _strict(
+        invoke("eval", "--checkpoint", str(out), "--data", str(flat), "--json").stdout
+    )
+    assert evaluated["metrics"]["rel_mse"] is None
+    assert evaluated["non_finite"] == {"/metrics/rel_mse": "NaN"}
+
+
+def test_strict_json_round_trips_through_its_notes() -> None:
+    from zoo._limits import dumps_json, restore_non_finite
+
+    data = {"a": [1.0, math.nan], "b/c": {"~d": -math.inf}, "e": math.inf}
+    text = dumps_json(data)
+    parsed = _strict(text)
+    assert parsed["a"] == [1.0, None] and parsed["e"] is None
+    back = restore_non_finite(parsed)
+    assert math.isnan(back["a"][1]) and back["b/c"]["~d"] == -math.inf and back["e"] == math.inf

@@ -21,7 +21,6 @@ recorded sha256 is refused. Nothing here ever unpickles a file.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -33,7 +32,7 @@ from typing import Any
 
 from zoo._errors import CheckpointError
 from zoo._fs import current_umask, ensure_dir, fsync_path, sha256_bytes, sha256_file
-from zoo._limits import JSON_BYTES, parse_json, read_bounded
+from zoo._limits import JSON_BYTES, dumps_json, parse_json, read_bounded
 from zoo._spec import Architecture, Config
 from zoo._version import __version__
 from zoo.checkpoint._header import check_safetensors
@@ -223,7 +222,7 @@ def save_checkpoint(
             "sha256": sha256_file(staging / WEIGHTS_FILE),
             **(extra or {}),
         }
-        (staging / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        (staging / CONFIG_FILE).write_text(dumps_json(meta) + "\n", encoding="utf-8")
         for name in (WEIGHTS_FILE, CONFIG_FILE):
             (staging / name).chmod(0o666 & ~mask)  # safetensors makes its files 0600
             fsync_path(staging / name)

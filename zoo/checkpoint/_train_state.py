@@ -25,7 +25,7 @@ from typing import Any
 
 from zoo._errors import CheckpointError
 from zoo._fs import atomic_output, atomic_write_text, ensure_dir, sha256_file
-from zoo._limits import restore_non_finite
+from zoo._limits import dumps_json, restore_non_finite
 from zoo.checkpoint._format import read_json
 from zoo.checkpoint._header import check_safetensors
 
@@ -71,7 +71,7 @@ def save_train_state(out: Path, state: TrainState) -> Path:
     with atomic_output(folder / name) as tmp:
         save_file(tensors, str(tmp))
     meta = {**meta, "tensors": name, "sha256": sha256_file(folder / name)}
-    atomic_write_text(folder / STATE_FILE, json.dumps(meta, indent=2) + "\n")
+    atomic_write_text(folder / STATE_FILE, dumps_json(meta) + "\n")
     if previous is not None and previous != name:
         (folder / previous).unlink(missing_ok=True)
     return folder / STATE_FILE

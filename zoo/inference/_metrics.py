@@ -60,8 +60,10 @@ def compute_metrics(
     y_std = scaling.y_std if scaling is not None else 1.0
     err = pred.double() - y.double()  # (n, 1), scaled units
     mse_scaled = float((err**2).mean())
-    variance = float(y.double().var(unbiased=False)) * y_std**2
-    mse = mse_scaled * y_std**2
+    # y_std * y_std, not y_std**2: a float power raises OverflowError past 1.3e154, a
+    # product is inf (written to JSON as null, with a note).
+    variance = float(y.double().var(unbiased=False)) * y_std * y_std
+    mse = mse_scaled * y_std * y_std
     return {
         "loss": mse_scaled,
         "mse": mse,

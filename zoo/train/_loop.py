@@ -17,7 +17,6 @@ Importing this module imports no torch; the loop imports it when it is built.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import asdict
@@ -26,6 +25,7 @@ from typing import Any
 
 from zoo._errors import CheckpointError, ZooError
 from zoo._fs import atomic_write_text
+from zoo._limits import dumps_json
 from zoo._spec import Architecture, Config
 from zoo._version import __version__
 from zoo.checkpoint._format import Checkpoint, save_checkpoint
@@ -234,7 +234,7 @@ class Loop:
             "best": self.best_metrics,
             "epochs": self.history,
         }
-        atomic_write_text(self.out / METRICS_FILE, json.dumps(data, indent=2) + "\n")
+        atomic_write_text(self.out / METRICS_FILE, dumps_json(data) + "\n")
 
     def _save_state(self) -> None:
         import torch
