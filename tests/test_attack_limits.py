@@ -217,6 +217,19 @@ def test_train_state_for_another_optimizer_layout(invoke: Any, run: Path) -> Non
     )
 
 
+def test_one_non_numeric_cell_never_drops_a_column_silently(invoke: Any, tmp_path: Path) -> None:
+    data = tmp_path / "cells.csv"
+    rows = [f"{i},{math.sin(i / 3):.3f},{i % 4}" for i in range(30)]
+    rows[17] = "17,n/a,1"
+    data.write_text("t,signal,a\n" + "\n".join(rows) + "\n")
+    args = ["--data", str(data), "--target", "a", "--window", "3"]
+    _fails(
+        invoke("train", "lstm", *args, "--out", str(tmp_path / "out")),
+        "cells.csv: row 18 (line 19), column 'signal': 'n/a' is not a number, but 29 other",
+        "choose the input columns with --features",
+    )
+
+
 def test_dropout_on_one_layer_is_refused(invoke: Any, tmp_path: Path) -> None:
     """An error, not a warning: the value would be recorded in config.json, the registry and
     every export's metadata, claiming regularization that never happened."""
@@ -354,6 +367,31 @@ def wide_csv(tmp_path: Path) -> Iterator[Path]:
     yield path
 
 
+def test_a_csv_of_100000_columns_trains_in_linear_time(
+    invoke: Any, wide_csv: Path, tmp_path: Path
+) -> None:
+    """Found by name in a dict, duplicates counted once: main took 129 s just to read it."""
+    start = time.perf_counter()
+    result = invoke(
+        "train", "lstm", "--data", str(wide_csv), "--target", "c0", "--window", "2",
+        "--epochs", "1", "--set", "hidden_size=1", "--out", str(tmp_path / "wide"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert time.perf_counter() - start < 30
+
+
+def test_a_csv_over_the_cell_limit(
+    invoke: Any, wide_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZOO_MAX_CSV_CELLS", "250000")
+    args = ["--data", str(wide_csv), "--target", "c0", "--window", "2"]
+    _fails(
+        invoke("train", "lstm", *args, "--out", str(tmp_path / "o")),
+        "wide.csv (within its first 3 rows) has 300,000 cells, more than the limit of 250,000 "
+        "(ZOO_MAX_CSV_CELLS)",
+    )
+
+
 def test_a_multi_gb_config_json_is_refused_before_it_is_read(invoke: Any, run: Path) -> None:
     start = time.perf_counter()
     _sparse(run / "config.json", 3 * GiB, b"{")
@@ -373,6 +411,17 @@ def test_a_multi_gb_registry_is_refused_before_it_is_read(invoke: Any, tmp_path:
         invoke("list", "--registry", str(registry)),
         "huge.toml has 3,221,225,472 bytes, more than the limit of 16,777,216 "
         "(ZOO_MAX_REGISTRY_BYTES)",
+    )
+    assert time.perf_counter() - start < 10
+
+
+def test_a_multi_gb_csv_is_refused_before_it_is_read(invoke: Any, tmp_path: Path) -> None:
+    start = time.perf_counter()
+    data = _sparse(tmp_path / "huge.csv", 3 * GiB, b"t,a\n")
+    csv = ["--data", str(data), "--target", "a", "--window", "2"]
+    _fails(
+        invoke("train", "lstm", *csv, "--out", str(tmp_path / "o")),
+        "huge.csv has 3,221,225,472 bytes, more than the limit of 268,435,456 (ZOO_MAX_CSV_BYTES)",
     )
     assert time.perf_counter() - start < 10
 

@@ -8,14 +8,11 @@ is a `DataError` naming the file, row and column. Importing this module imports 
 
 from __future__ import annotations
 
-import csv
-import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zoo._errors import DataError, did_you_mean
-from zoo._fs import sha256_bytes
+from zoo._errors import DataError
 from zoo.data._spec import (
     CLASSIFICATION,
     REGRESSION,
@@ -26,89 +23,17 @@ from zoo.data._spec import (
     Scaling,
     Split,
 )
+from zoo.data._table import (
+    SHOWN_COLUMNS,
+    Table,
+    default_features,
+    list_columns,
+    number,
+    read_table,
+)
 
 if TYPE_CHECKING:
     import numpy as np
-
-
-@dataclass(frozen=True)
-class Table:
-    """A CSV file's header and rows, as text."""
-
-    path: Path
-    columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-    sha256: str
-
-    def column(self, name: str) -> list[str]:
-        if name not in self.columns:
-            message = f"{self.path}: no column {name!r}."
-            guess = did_you_mean(name, self.columns)
-            if guess:
-                message += f" Did you mean {guess!r}?"
-            raise DataError(f"{message} Columns: {', '.join(self.columns)}.")
-        index = self.columns.index(name)
-        return [row[index] for row in self.rows]
-
-    def numeric(self, name: str) -> np.ndarray:
-        """A column as float64; the first empty, non-numeric or non-finite cell is an error."""
-        import numpy as np
-
-        values = self.column(name)
-        out = np.empty(len(values), dtype=np.float64)
-        for i, text in enumerate(values):
-            out[i] = _number(self.path, i, name, text)
-        return out
-
-
-def _number(path: Path, row: int, column: str, text: str) -> float:
-    where = f"{path}: row {row + 1} (line {row + 2}), column {column!r}"
-    if not text.strip():
-        raise DataError(f"{where} is empty. Fill or drop the row, or leave the column out.")
-    try:
-        value = float(text)
-    except ValueError:
-        raise DataError(
-            f"{where}: {text!r} is not a number. Clean the file, or leave the column out "
-            "with --features."
-        ) from None
-    if not math.isfinite(value):
-        raise DataError(f"{where}: {text!r} is not a finite number.")
-    return value
-
-
-def read_table(path: Path) -> Table:
-    """Parse a CSV file with a header row; every row must have as many fields as the header."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"CSV file {str(path)!r} not found.") from None
-    except OSError as exc:
-        raise DataError(f"Cannot read CSV file {str(path)!r}: {exc.strerror}.") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
-    try:
-        records = [r for r in csv.reader(text.splitlines()) if any(c.strip() for c in r)]
-    except csv.Error as exc:
-        raise DataError(f"{path}: not a valid CSV file ({exc}).") from None
-    if not records:
-        raise DataError(f"{path}: empty file; expected a header row and data rows.")
-    columns = tuple(c.strip() for c in records[0])
-    duplicates = sorted({c for c in columns if columns.count(c) > 1})
-    if duplicates or not all(columns):
-        problem = f"duplicate column(s) {duplicates}" if duplicates else "an empty column name"
-        raise DataError(f"{path}: the header has {problem}; every column needs a unique name.")
-    rows = []
-    for number, record in enumerate(records[1:], 1):
-        if len(record) != len(columns):
-            raise DataError(
-                f"{path}: row {number} has {len(record)} fields, the header has "
-                f"{len(columns)} ({', '.join(columns)})."
-            )
-        rows.append(tuple(c.strip() for c in record))
-    return Table(path, columns, tuple(rows), sha256_bytes(raw))
 
 
 def _windows(values: np.ndarray, window: int, ends: np.ndarray) -> np.ndarray:
@@ -132,29 +57,6 @@ def _check_window(path: Path, rows: int, window: int, horizon: int, needed: int)
             f"({window + horizon + needed - 1} rows). Use a smaller --window/--horizon or "
             "more data."
         )
-
-
-def _default_features(table: Table, target: str, task: str) -> tuple[str, ...]:
-    """Every numeric column; a classification label is never a feature.
-
-    A column is numeric when all its non-empty cells parse as numbers, so that an empty
-    cell in a numeric column is reported rather than the column silently left out.
-    """
-    features = []
-    for name in table.columns:
-        if task == CLASSIFICATION and name == target:
-            continue
-        try:
-            [float(v) for v in table.column(name) if v]
-        except ValueError:
-            continue
-        features.append(name)
-    if not features:
-        raise DataError(
-            f"{table.path}: no numeric column to use as a feature. Columns: "
-            f"{', '.join(table.columns)}; choose them with --features."
-        )
-    return tuple(features)
 
 
 def _labels(table: Table, target: str) -> tuple[list[str], tuple[str, ...]]:
@@ -199,7 +101,7 @@ def csv_dataset(path: Path, options: DataOptions) -> Dataset:
     table = read_table(path)
     target = options.target
     table.column(target)  # a clear error for a missing target before anything else
-    features = options.features or _default_features(table, target, task)
+    features = options.features or default_features(table, target, task)
     horizon = options.horizon if options.horizon is not None else _default_horizon(task)
     _check_window(path, len(table.rows), options.window, horizon, needed=2)
     values = np.stack([table.numeric(f) for f in features], axis=1)  # (rows, features)
@@ -282,11 +184,13 @@ def csv_windows(spec: DataSpec, path: Path, labelled: bool) -> Windows:
 
     assert spec.scaling is not None and spec.horizon is not None
     table = read_table(path)
-    missing = [c for c in spec.features if c not in table.columns]
+    missing = [c for c in spec.features if c not in table.index]
     if missing:
+        more = len(missing) - SHOWN_COLUMNS
         raise DataError(
-            f"{path}: missing feature column(s) {missing} the model was trained with. "
-            f"Columns: {', '.join(table.columns)}."
+            f"{path}: missing feature column(s) {missing[:SHOWN_COLUMNS]}"
+            f"{f' and {more:,} more' if more > 0 else ''} the model was trained with. "
+            f"Columns: {list_columns(table.columns)}."
         )
     window, horizon = spec.seq_len, spec.horizon
     rows = len(table.rows)
@@ -298,7 +202,7 @@ def csv_windows(spec: DataSpec, path: Path, labelled: bool) -> Windows:
     x = spec.scaling.scale_x(_windows(values, window, ends))  # (windows, window, features)
     has_target = target_rows < rows
     target = spec.target
-    if target is None or target not in table.columns:
+    if target is None or target not in table.index:
         if labelled:
             table.column(str(target))  # the missing-column error
         return Windows(x, target_rows, None, np.zeros(len(ends), dtype=bool))
@@ -328,5 +232,5 @@ def _partial_numeric(table: Table, column: str, rows: np.ndarray) -> np.ndarray:
     values = table.column(column)
     out = np.full(len(values), np.nan)
     for r in rows:
-        out[r] = _number(table.path, int(r), column, values[r])
+        out[r] = number(table.path, int(r), column, values[r])
     return out
