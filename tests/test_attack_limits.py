@@ -278,6 +278,17 @@ def test_model_sizes_over_the_limit_are_refused_before_allocating(
 BILLION = ("--data", "sine", "--seq-len", "8", "--samples", "1000000000")
 
 
+def test_a_billion_samples_are_refused_before_generating(invoke: Any, tmp_path: Path) -> None:
+    start = time.perf_counter()
+    _fails(
+        invoke("train", "lstm", *BILLION, "--out", str(tmp_path / "o")),
+        "The train split of task 'sine' (1,000,000,000 sequences x 8 steps x 1 feature(s)) has "
+        "8,000,000,000 input values, more than the limit of 50,000,000 (ZOO_MAX_DATA_ELEMENTS)",
+        "Use a smaller --samples or --seq-len, or raise the limit with ZOO_MAX_DATA_ELEMENTS=N.",
+    )
+    assert time.perf_counter() - start < 10
+
+
 def test_a_huge_config_in_a_registry_or_checkpoint_is_refused(
     invoke: Any, run: Path, tmp_path: Path
 ) -> None:
@@ -424,6 +435,34 @@ def test_a_multi_gb_csv_is_refused_before_it_is_read(invoke: Any, tmp_path: Path
         "huge.csv has 3,221,225,472 bytes, more than the limit of 268,435,456 (ZOO_MAX_CSV_BYTES)",
     )
     assert time.perf_counter() - start < 10
+
+
+def test_eval_at_a_long_seq_len_over_the_data_limit(
+    invoke: Any, run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZOO_MAX_DATA_ELEMENTS", "1000000")
+    _fails(
+        invoke("eval", "--checkpoint", str(run), "--data", "sine", "--seq-len", "100000"),
+        "The test split of task 'sine' (16 sequences x 100,000 steps x 1 feature(s)) has "
+        "1,600,000 input values, more than the limit of 1,000,000 (ZOO_MAX_DATA_ELEMENTS)",
+    )
+
+
+def test_csv_windows_over_the_data_limit(
+    invoke: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows overlap: 100 rows cut into windows of 50 (horizon 1) are 50 x 50 x 2 values,
+    checked before they are cut."""
+    data = tmp_path / "rows.csv"
+    data.write_text("t,a\n" + "".join(f"{i},{i % 7}\n" for i in range(100)))
+    monkeypatch.setenv("ZOO_MAX_DATA_ELEMENTS", "4000")
+    csv = ["--data", str(data), "--target", "a", "--window", "50"]
+    _fails(
+        invoke("train", "lstm", *csv, "--out", str(tmp_path / "o")),
+        "rows.csv: 50 windows of 50 rows x 2 feature(s) has 5,000 input values, more than the "
+        "limit of 4,000 (ZOO_MAX_DATA_ELEMENTS). Use a smaller --window, fewer --features or "
+        "fewer rows",
+    )
 
 
 def test_an_undefined_metric_is_null_with_a_note(invoke: Any, tmp_path: Path) -> None:

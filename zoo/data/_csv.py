@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zoo._errors import DataError
+from zoo._limits import DATA_ELEMENTS
 from zoo.data._spec import (
     CLASSIFICATION,
     REGRESSION,
@@ -104,9 +105,10 @@ def csv_dataset(path: Path, options: DataOptions) -> Dataset:
     features = options.features or default_features(table, target, task)
     horizon = options.horizon if options.horizon is not None else _default_horizon(task)
     _check_window(path, len(table.rows), options.window, horizon, needed=2)
-    values = np.stack([table.numeric(f) for f in features], axis=1)  # (rows, features)
     window = options.window
     ends = np.arange(window - 1, len(table.rows) - horizon)  # rows where windows end
+    _check_size(path, len(ends), window, len(features))
+    values = np.stack([table.numeric(f) for f in features], axis=1)  # (rows, features)
     n_val = validation_windows(len(ends), options.val_fraction)
     n_train = len(ends) - n_val
     # Statistics of the rows the training windows see (no peeking at validation rows).
@@ -148,6 +150,17 @@ def csv_dataset(path: Path, options: DataOptions) -> Dataset:
 def _default_horizon(task: str) -> int:
     """Forecast the next row; classify the window's last row."""
     return 1 if task == REGRESSION else 0
+
+
+def _check_size(path: Path, windows: int, window: int, features: int) -> None:
+    """The windows' inputs (windows x window x features) within `ZOO_MAX_DATA_ELEMENTS`,
+    checked before they are cut."""
+    DATA_ELEMENTS.check(
+        windows * window * features,
+        f"{path}: {windows:,} windows of {window:,} rows x {features:,} feature(s)",
+        "Use a smaller --window, fewer --features or fewer rows",
+        DataError,
+    )
 
 
 def _fit_scaling(values: np.ndarray) -> Scaling:
@@ -195,9 +208,10 @@ def csv_windows(spec: DataSpec, path: Path, labelled: bool) -> Windows:
     window, horizon = spec.seq_len, spec.horizon
     rows = len(table.rows)
     _check_window(path, rows, window, horizon if labelled else 0, needed=1)
-    values = np.stack([table.numeric(f) for f in spec.features], axis=1)  # (rows, features)
     last = rows - horizon if labelled else rows
     ends = np.arange(window - 1, last)
+    _check_size(path, len(ends), window, len(spec.features))
+    values = np.stack([table.numeric(f) for f in spec.features], axis=1)  # (rows, features)
     target_rows = ends + horizon
     x = spec.scaling.scale_x(_windows(values, window, ends))  # (windows, window, features)
     has_target = target_rows < rows
