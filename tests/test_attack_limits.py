@@ -24,6 +24,7 @@ from click.testing import CliRunner
 from zoo._manager import load_plugins
 from zoo._spec import recurrent_num_params
 from zoo.cli import create_cli
+from zoo.data._spec import Scaling
 
 TINY = ("--data", "sine", "--samples", "64", "--seq-len", "8", "--batch-size", "16")
 #: `zoo train --resume` of the module's checkpoint, with the options it was trained with.
@@ -463,6 +464,64 @@ def test_csv_windows_over_the_data_limit(
         "limit of 4,000 (ZOO_MAX_DATA_ELEMENTS). Use a smaller --window, fewer --features or "
         "fewer rows",
     )
+
+
+# --- silent wrong numbers ---------------------------------------------------------------------
+
+
+def test_predictions_are_unscaled_in_float64() -> None:
+    scaling = Scaling((0.0,), (1.0,), y_mean=1.2e8, y_std=3.0)
+    values = scaling.unscale_y(np.asarray([0.1, 0.2, 0.3], dtype=np.float32))
+    assert values.dtype == np.float64 and len(set(values.tolist())) == 3
+    np.testing.assert_allclose(values - 1.2e8, [0.3, 0.6, 0.9], rtol=1e-6)
+
+
+def test_a_target_near_1e8_gets_its_own_prediction_per_window(invoke: Any, tmp_path: Path) -> None:
+    data = tmp_path / "level.csv"
+    level = [f"{1.2e8 + 7 * math.sin(i / 5):.3f}" for i in range(60)]
+    data.write_text("t,a\n" + "".join(f"{math.sin(i / 3):.4f},{v}\n" for i, v in enumerate(level)))
+    out = tmp_path / "level"
+    trained = invoke(
+        "train", "lstm", "--data", str(data), "--target", "a", "--window", "4", "--epochs",
+        "1", "--set", "hidden_size=4", "--out", str(out),
+    )  # fmt: skip
+    assert trained.exit_code == 0, trained.output
+    result = invoke("predict", "--checkpoint", str(out), "--data", str(data), "--json")
+    rows = _strict(result.stdout)
+    predictions = [r["prediction"] for r in rows]
+    assert len(set(predictions)) == len(rows), predictions[:8]  # float32 gave a few values
+    known = [r for r in rows if r["truth"] is not None]
+    assert [r["truth"] for r in known] == [float(level[r["row"]]) for r in known]  # exact
+    far = tmp_path / "far.csv"  # new data 1e300 standard deviations away: refused, not inf
+    far.write_text("t,a\n" + "1e300,1\n" * 3 + "-1e300,1\n")
+    _fails(
+        invoke("predict", "--checkpoint", str(out), "--data", str(far)),
+        "far.csv: column 't' holds values up to 1e+300, more than float32 can hold once "
+        "standardized with the training statistics",
+    )
+
+
+def test_values_near_1e308_are_standardized_or_refused_never_infinity(
+    invoke: Any, tmp_path: Path
+) -> None:
+    """Features and a target near the top of the float64 range train (the statistics are
+    taken without overflow); what cannot be a number (the MSE in the target's units) is
+    written as null with a note, never `Infinity` in a file or `NaN` on stdout."""
+    data = tmp_path / "huge.csv"
+    lines = [f"{1.7e308 * math.sin(i / 3)!r},{1.7e308 if i % 2 else -1.7e308!r}" for i in range(40)]
+    data.write_text("t,a\n" + "\n".join(lines) + "\n")
+    out = tmp_path / "huge"
+    result = invoke(
+        "train", "lstm", "--data", str(data), "--target", "a", "--window", "3", "--epochs",
+        "1", "--set", "hidden_size=2", "--out", str(out), "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    printed = _strict(result.stdout)
+    assert printed["best"]["mse"] is None and printed["non_finite"]["/best/mse"] == "Infinity"
+    config = _strict((out / "config.json").read_text())
+    assert all(math.isfinite(v) for v in config["data"]["scaling"]["x_std"])
+    metrics = _strict((out / "metrics.json").read_text())
+    assert metrics["non_finite"]["/best/mse"] == "Infinity"
 
 
 def test_an_undefined_metric_is_null_with_a_note(invoke: Any, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ is a `DataError` naming the file, row and column. Importing this module imports 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -113,8 +114,9 @@ def csv_dataset(path: Path, options: DataOptions) -> Dataset:
     n_train = len(ends) - n_val
     # Statistics of the rows the training windows see (no peeking at validation rows).
     seen = values[: ends[n_train - 1] + 1]
-    scaling = _fit_scaling(seen)
-    x = scaling.scale_x(_windows(values, window, ends))  # (windows, window, features)
+    x_mean, x_std = _moments(path, seen, features)
+    scaling = Scaling(x_mean, x_std)
+    x = _scaled(path, scaling.scale_x, _windows(values, window, ends), features)
     target_rows = ends + horizon
     classes: tuple[str, ...] = ()
     if task == CLASSIFICATION:
@@ -123,10 +125,9 @@ def csv_dataset(path: Path, options: DataOptions) -> Dataset:
         y = np.asarray([index[labels[r]] for r in target_rows], dtype=np.int64)  # (windows,)
     else:
         raw_y = table.numeric(target)[target_rows]
-        train_y = raw_y[:n_train]
-        y_std = float(train_y.std())
-        scaling = replace(scaling, y_mean=float(train_y.mean()), y_std=y_std if y_std > 0 else 1.0)
-        y = scaling.scale_y(raw_y)[:, None]  # (windows, 1)
+        (y_mean,), (y_std,) = _moments(path, raw_y[:n_train, None], [target])
+        scaling = replace(scaling, y_mean=y_mean, y_std=y_std)
+        y = _scaled(path, scaling.scale_y, raw_y[:, None], [target])  # (windows, 1)
     spec = DataSpec(
         kind="csv",
         source=path.name,
@@ -163,11 +164,50 @@ def _check_size(path: Path, windows: int, window: int, features: int) -> None:
     )
 
 
-def _fit_scaling(values: np.ndarray) -> Scaling:
-    mean = values.mean(axis=0)
-    std = values.std(axis=0)
-    std = [float(s) if s > 0 else 1.0 for s in std]  # a constant column stays as it is
-    return Scaling(tuple(float(m) for m in mean), tuple(std))
+def _moments(
+    path: Path, values: np.ndarray, names: Sequence[str]
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Each column's mean and standard deviation (1.0 for a constant column, which stays as
+    it is). Where the plain float64 sums overflow (values near 1e154 and beyond), they are
+    taken on the column divided by its largest magnitude; a column whose statistics still
+    do not fit is an error, never an `Infinity` in config.json."""
+    import numpy as np
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = values.mean(axis=0), values.std(axis=0)
+        if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+            top = np.abs(values).max(axis=0)
+            top[top == 0] = 1.0
+            unit = values / top
+            mean, std = unit.mean(axis=0) * top, unit.std(axis=0) * top
+    for i, name in enumerate(names):
+        if not (np.isfinite(mean[i]) and np.isfinite(std[i])):
+            raise DataError(
+                f"{path}: column {name!r} holds values up to {np.abs(values[:, i]).max():.4g}, "
+                "too large to standardize in float64. Rescale the column (other units)."
+            )
+    return tuple(float(m) for m in mean), tuple(float(s) if s > 0 else 1.0 for s in std)
+
+
+def _scaled(
+    path: Path, scale: Callable[[np.ndarray], np.ndarray], values: np.ndarray, names: Sequence[str]
+) -> np.ndarray:
+    """`scale(values)` (float32, standardized), or an error naming the first column whose
+    standardized values overflow: new data far outside what the model was trained on."""
+    import numpy as np
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = scale(values)
+    finite = np.isfinite(out)
+    if not finite.all():
+        column = int(np.argwhere(~finite)[0][-1])
+        raise DataError(
+            f"{path}: column {names[column]!r} holds values up to "
+            f"{np.abs(values[..., column]).max():.4g}, more than float32 can hold once "
+            "standardized with the training statistics: far outside the data the model was "
+            "trained on. Check the column's units."
+        )
+    return out
 
 
 def validation_windows(count: int, fraction: float) -> int:
@@ -179,12 +219,14 @@ def validation_windows(count: int, fraction: float) -> int:
 @dataclass
 class Windows:
     """Inputs for prediction: windows `x`, the row each prediction is for (may lie past the
-    end of the file), and the scaled targets where the file has them (else None)."""
+    end of the file), and the scaled targets where the file has them (else None); for
+    regression, `truth`: the targets as the file has them (float64, NaN where unknown)."""
 
     x: np.ndarray
     rows: np.ndarray
     y: np.ndarray | None
     has_target: np.ndarray
+    truth: np.ndarray | None = None
 
 
 def csv_windows(spec: DataSpec, path: Path, labelled: bool) -> Windows:
@@ -213,7 +255,7 @@ def csv_windows(spec: DataSpec, path: Path, labelled: bool) -> Windows:
     _check_size(path, len(ends), window, len(spec.features))
     values = np.stack([table.numeric(f) for f in spec.features], axis=1)  # (rows, features)
     target_rows = ends + horizon
-    x = spec.scaling.scale_x(_windows(values, window, ends))  # (windows, window, features)
+    x = _scaled(path, spec.scaling.scale_x, _windows(values, window, ends), spec.features)
     has_target = target_rows < rows
     target = spec.target
     if target is None or target not in table.index:
@@ -235,7 +277,10 @@ def csv_windows(spec: DataSpec, path: Path, labelled: bool) -> Windows:
     else:
         raw = table.numeric(target) if labelled else _partial_numeric(table, target, known)
         y = np.full((len(ends), 1), np.nan, dtype=np.float32)
-        y[has_target, 0] = spec.scaling.scale_y(raw[known])
+        y[has_target] = _scaled(path, spec.scaling.scale_y, raw[known, None], [target])
+        truth = np.full(len(ends), np.nan)
+        truth[has_target] = raw[known]
+        return Windows(x, target_rows, y, has_target, truth)
     return Windows(x, target_rows, y, has_target)
 
 

@@ -56,13 +56,17 @@ class Scaling:
 
         mean = np.asarray(self.x_mean, dtype=np.float64)
         std = np.asarray(self.x_std, dtype=np.float64)
-        return ((x - mean) / std).astype(np.float32)
+        return _standardize(x, mean, std)
 
     def scale_y(self, y: np.ndarray) -> np.ndarray:
-        return ((y - self.y_mean) / self.y_std).astype("float32")
+        return _standardize(y, self.y_mean, self.y_std)
 
     def unscale_y(self, y: np.ndarray) -> np.ndarray:
-        return (y * self.y_std + self.y_mean).astype("float64")
+        """Scaled targets back in the target's units, computed in float64: a float32 product
+        near a mean of 1e8 would round every prediction to a multiple of 8."""
+        import numpy as np
+
+        return np.asarray(y, dtype=np.float64) * self.y_std + self.y_mean
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +84,19 @@ class Scaling:
         if len(x_mean) != len(x_std) or not all(s > 0 for s in (*x_std, y_std)):
             raise ValueError("scaling: x_mean and x_std differ in length, or a std is not > 0")
         return cls(x_mean, x_std, y_mean, y_std)
+
+
+def _standardize(values: np.ndarray, mean: Any, std: Any) -> np.ndarray:
+    """`(values - mean) / std` as float32. Values near the ends of the float64 range (a
+    difference past 1.8e308) are taken as `values / std - mean / std` instead, which cannot
+    overflow there; what still does not fit float32 is left inf for the caller to refuse."""
+    import numpy as np
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        out: np.ndarray = (values - mean) / std
+        if not np.isfinite(out).all():
+            out = values / std - mean / std
+        return out.astype(np.float32)
 
 
 def _numbers(values: Any) -> tuple[float, ...]:

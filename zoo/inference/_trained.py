@@ -212,12 +212,12 @@ def predict(
     if spec.kind == "csv" and source not in BUILTIN_TASKS and is_csv(source):
         windows = csv_windows(spec, Path(source), labelled=False)
         x, rows, y, known = windows.x, windows.rows, windows.y, windows.has_target
-        lengths = None
+        lengths, truth_values = None, windows.truth
     else:
         split = _labelled(trained, source, None, None)
         x, rows, y = split.x, np.arange(len(split)), split.y
         known = np.ones(len(split), dtype=bool)
-        lengths = _tensor(split)
+        lengths, truth_values = _tensor(split), None
     if predictor is None:
         pred = predict_tensor(trained.source.module, torch.from_numpy(x), lengths=lengths).numpy()
     else:  # the exported artifact, in its own runtime
@@ -234,8 +234,10 @@ def predict(
             for i in range(len(x))
         ]
     assert spec.scaling is not None
-    values = spec.scaling.unscale_y(pred[:, 0])
-    truth = spec.scaling.unscale_y(y[:, 0]) if y is not None else None
+    values = spec.scaling.unscale_y(pred[:, 0])  # float64
+    truth = truth_values  # a CSV file's own numbers, never rescaled
+    if truth is None and y is not None:
+        truth = spec.scaling.unscale_y(y[:, 0])
     return [
         {
             "row": int(rows[i]),
