@@ -25,6 +25,7 @@ from zoo._manager import load_plugins
 from zoo._spec import recurrent_num_params
 from zoo.cli import create_cli
 from zoo.data._spec import Scaling
+from zoo.inference._metrics import predict_tensor
 
 TINY = ("--data", "sine", "--samples", "64", "--seq-len", "8", "--batch-size", "16")
 #: `zoo train --resume` of the module's checkpoint, with the options it was trained with.
@@ -464,6 +465,38 @@ def test_csv_windows_over_the_data_limit(
         "limit of 4,000 (ZOO_MAX_DATA_ELEMENTS). Use a smaller --window, fewer --features or "
         "fewer rows",
     )
+
+
+@pytest.mark.parametrize("arch_name", ["lstm", "bilstm"])
+def test_long_sequences_run_in_passes_whose_hidden_output_is_bounded(
+    monkeypatch: pytest.MonkeyPatch, arch_name: str
+) -> None:
+    """`zoo eval --seq-len 100000` used `y` only but built `hidden` for 2048 sequences at
+    once (16 GB at hidden 20); each pass now holds at most CHUNK_ELEMENTS of it (lowered
+    here so that a small input shows it), with the same predictions. A unidirectional
+    model runs all sequences together, a stretch of steps at a time (its states carried
+    over); a bidirectional one runs fewer sequences per pass."""
+    import torch
+
+    import zoo.inference._metrics as metrics
+
+    assert getattr(metrics, "CHUNK_ELEMENTS", 1 << 26) == 1 << 26  # 256 MiB of float32
+    monkeypatch.setattr(metrics, "CHUNK_ELEMENTS", 20_000, raising=False)
+    arch = load_plugins().architectures[arch_name]
+    config = arch.resolve({"input_size": 1, "hidden_size": 5})
+    module = arch.build(**config).eval()
+    passes: list[tuple[int, int]] = []
+    module.register_forward_hook(lambda m, args, out: passes.append(tuple(out[1].shape[:2])))
+    x = torch.randn(40, 1000, 1)
+    contract = arch.io(config)
+    stream = contract if contract.can_stream and arch.streamable else None
+    y = predict_tensor(module, x, stream=stream)
+    width = 10 if arch.bidirectional else 5
+    assert max(rows * steps * width for rows, steps in passes) <= 20_000, passes
+    rows = {rows for rows, steps in passes[1:]}  # the first pass: one step, for the width
+    assert rows == ({2} if arch.bidirectional else {40}), passes
+    with torch.no_grad():
+        torch.testing.assert_close(y, module(x)[0], rtol=1e-5, atol=1e-6)
 
 
 # --- silent wrong numbers ---------------------------------------------------------------------

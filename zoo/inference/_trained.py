@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zoo._contract import LENGTHS
+from zoo._contract import LENGTHS, IOContract
 from zoo._errors import CheckpointError, DataError, ZooError
 from zoo._spec import Exporter
 from zoo.catalog import _source as models
@@ -29,7 +29,7 @@ from zoo.data._load import (
     is_csv,
 )
 from zoo.inference import _plots as plots
-from zoo.inference._metrics import compute_metrics, predict_tensor
+from zoo.inference._metrics import chunk_rows, compute_metrics, predict_tensor
 
 
 @dataclass
@@ -102,7 +102,7 @@ def evaluate(
     import torch
 
     split = _labelled(trained, source, seed, seq_len)
-    pred = predict_tensor(trained.source.module, torch.from_numpy(split.x), lengths=_tensor(split))
+    pred = _predict(trained, split)
     metrics = compute_metrics(trained.task, pred, torch.from_numpy(split.y), trained.spec.scaling)
     return Evaluation(source, len(split), metrics)
 
@@ -219,9 +219,16 @@ def predict(
         known = np.ones(len(split), dtype=bool)
         lengths, truth_values = _tensor(split), None
     if predictor is None:
-        pred = predict_tensor(trained.source.module, torch.from_numpy(x), lengths=lengths).numpy()
-    else:  # the exported artifact, in its own runtime
-        pred = predictor(x, None if lengths is None else lengths.numpy())
+        module, stream = trained.source.module, _stream(trained)
+        pred = predict_tensor(module, torch.from_numpy(x), lengths=lengths, stream=stream).numpy()
+    else:  # the exported artifact, in its own runtime, in passes as small as eager ones
+        step = chunk_rows(trained.source.module, torch.from_numpy(x))
+        given = None if lengths is None else lengths.numpy()
+        parts = [
+            predictor(x[i : i + step], None if given is None else given[i : i + step])
+            for i in range(0, len(x), step)
+        ]
+        pred = np.concatenate(parts) if parts else np.zeros((0, spec.output_size), np.float32)
     if spec.task == CLASSIFICATION:
         probs = torch.softmax(torch.from_numpy(pred), dim=1).numpy()  # (n, classes)
         return [
@@ -281,16 +288,30 @@ def inspect(
 
 
 def _prediction_plot(trained: TrainedModel, split: Split, path: Path) -> Path:
-    import torch
 
     assert trained.spec.scaling is not None
-    pred = predict_tensor(trained.source.module, torch.from_numpy(split.x), lengths=_tensor(split))
+    pred = _predict(trained, split)
     values = trained.spec.scaling.unscale_y(pred.numpy()[:, 0])
     truth = trained.spec.scaling.unscale_y(split.y[:, 0])
     title = f"{trained.source.name}: prediction vs truth ({trained.spec.source})"
     if split.rows is not None:  # CSV windows: a time series
         return plots.prediction_vs_truth(split.rows, truth, values, path, title)
     return plots.prediction_scatter(truth, values, path, title)
+
+
+def _predict(trained: TrainedModel, split: Split) -> Any:
+    """The eager model's `y` on every sequence of `split`, in bounded memory."""
+    import torch
+
+    x = torch.from_numpy(split.x)
+    return predict_tensor(trained.source.module, x, lengths=_tensor(split), stream=_stream(trained))
+
+
+def _stream(trained: TrainedModel) -> IOContract | None:
+    """The model's contract when its sequences may run in pieces (zoo.inference._metrics):
+    streaming is defined for it and the architecture declares it equal to one pass."""
+    contract = trained.source.contract
+    return contract if contract.can_stream and trained.source.arch.streamable else None
 
 
 def _tensor(split: Split) -> Any:
