@@ -18,6 +18,7 @@ from typing import Any
 
 from zoo._contract import IOContract, recurrent_contract
 from zoo._errors import ConfigError, did_you_mean
+from zoo._limits import PARAMS
 
 Config = dict[str, Any]
 
@@ -49,12 +50,15 @@ def recurrent_num_params(config: Mapping[str, Any], gates: int, bidirectional: b
     """Parameters of a torch recurrent stack (`gates` = 1 RNN, 3 GRU, 4 LSTM) plus a linear head."""
     directions = 2 if bidirectional else 1
     hidden, layers = int(config["hidden_size"]), int(config["num_layers"])
-    total = 0
-    for layer in range(layers):
-        layer_input = int(config["input_size"]) if layer == 0 else directions * hidden
-        per_direction = gates * hidden * (layer_input + hidden) + 2 * gates * hidden
-        total += directions * per_direction
-    return total + directions * hidden * int(config["output_size"]) + int(config["output_size"])
+    output = int(config["output_size"])
+
+    def per_direction(layer_input: int) -> int:
+        return gates * hidden * (layer_input + hidden) + 2 * gates * hidden
+
+    # In closed form (no loop over layers): a config may ask for any number of them.
+    first = per_direction(int(config["input_size"]))
+    rest = (layers - 1) * per_direction(directions * hidden)
+    return directions * (first + rest) + directions * hidden * output + output
 
 
 @dataclass(frozen=True)
@@ -128,7 +132,24 @@ class Architecture:
                 raise ConfigError(_unknown_key(self.name, key, self.defaults))
             config[key] = _coerce(self.name, key, value, self.defaults[key])
         _check_ranges(self.name, config)
+        self._check_size(config)
         return config
+
+    def _check_size(self, config: Config) -> None:
+        """Refuse a config over `ZOO_MAX_PARAMS` before anything is built. Architectures that
+        cannot count their parameters are bounded below by an RNN of the same standard keys."""
+        count = self.count_params(config)
+        if count is None and all(k in config for k in _POSITIVE_INT_KEYS):
+            count = recurrent_num_params(config, gates=1, bidirectional=self.bidirectional)
+        if count is None:
+            return
+        sizes = ", ".join(f"{k}={config[k]}" for k in _POSITIVE_INT_KEYS if k in config)
+        PARAMS.check(
+            count,
+            f"Architecture {self.name!r} at {sizes}",
+            "Choose a smaller hidden_size or num_layers",
+            ConfigError,
+        )
 
 
 def _unknown_key(arch: str, key: str, defaults: Mapping[str, Any]) -> str:
@@ -170,6 +191,14 @@ def _check_ranges(arch: str, config: Mapping[str, Any]) -> None:
     if dropout is not None and not (0.0 <= dropout < 1.0 and math.isfinite(dropout)):
         raise ConfigError(
             f"Config key 'dropout' of architecture {arch!r} must be in [0, 1), got {dropout!r}."
+        )
+    # zoo's `dropout` is PyTorch's: between stacked recurrent layers. With one layer there is
+    # none, and a config recording dropout that never happened would mislead every reader.
+    if dropout and config.get("num_layers") == 1:
+        raise ConfigError(
+            f"Config key 'dropout' of architecture {arch!r} is {dropout!r} but num_layers is 1: "
+            "dropout applies between stacked recurrent layers, so it would do nothing. Set "
+            "num_layers to 2 or more, or dropout to 0."
         )
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo._errors import ConfigError, RegistryError, UnknownNameError
+from zoo._limits import REGISTRY_BYTES, check_nesting, check_regular_size, too_deep
 from zoo._spec import NAME_RULE, Architecture, Config, valid_name
 from zoo.catalog._tomlcache import load_toml
 
@@ -105,6 +106,7 @@ class Registry:
 def read_registry(path: Path, architectures: Mapping[str, Architecture]) -> list[ModelEntry]:
     """Parse and validate one registry file; every error names the file, entry and key."""
     try:
+        check_regular_size(path, REGISTRY_BYTES, "registry file", RegistryError)
         data = load_toml(path)
     except FileNotFoundError:
         raise RegistryError(f"{path}: registry file not found.") from None
@@ -112,6 +114,13 @@ def read_registry(path: Path, architectures: Mapping[str, Architecture]) -> list
         raise RegistryError(f"{path}: cannot read registry file: {exc.strerror}.") from None
     except tomllib.TOMLDecodeError as exc:
         raise RegistryError(f"{path}: invalid TOML: {exc}.") from None
+    except UnicodeDecodeError as exc:
+        raise RegistryError(
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); TOML files are UTF-8."
+        ) from None
+    except RecursionError:
+        raise RegistryError(too_deep(str(path))) from None
+    check_nesting(data, str(path), RegistryError)
     unknown = set(data) - {"models"}
     if unknown:
         raise RegistryError(

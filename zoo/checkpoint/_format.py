@@ -21,8 +21,8 @@ recorded sha256 is refused. Nothing here ever unpickles a file.
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -32,8 +32,10 @@ from typing import Any
 
 from zoo._errors import CheckpointError
 from zoo._fs import current_umask, ensure_dir, fsync_path, sha256_bytes, sha256_file
+from zoo._limits import JSON_BYTES, dumps_json, parse_json, read_bounded
 from zoo._spec import Architecture, Config
 from zoo._version import __version__
+from zoo.checkpoint._header import check_safetensors
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -41,6 +43,7 @@ CONFIG_FILE = "config.json"
 COMMIT_DIR = ".checkpoint-commit"
 #: The folder a checkpoint is written into before its commit: this prefix, then random.
 STAGING_PREFIX = ".checkpoint-staging-"
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
@@ -94,19 +97,22 @@ def read_checkpoint(path: Path) -> Checkpoint:
         raise CheckpointError(f"{config_path}: {incomplete}")
     if not weights_path.is_file():
         raise CheckpointError(f"{weights_path}: {incomplete}")
-    raw = config_path.read_bytes()
-    try:
-        meta = json.loads(raw.decode("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{config_path}: not valid JSON ({exc}).") from None
+    raw = _read_bytes(config_path, CONFIG_FILE)
+    meta = parse_json(raw, str(config_path), CheckpointError)
     if not isinstance(meta, dict) or not isinstance(meta.get("architecture"), str):
         raise CheckpointError(
             f"{config_path}: needs an 'architecture' string and a 'config' table."
         )
     if not isinstance(meta.get("config"), dict):
         raise CheckpointError(f"{config_path}: needs a 'config' table.")
-    sha256 = sha256_file(weights_path)
     recorded = meta.get("sha256")
+    if recorded is not None and not (isinstance(recorded, str) and _SHA256.match(recorded)):
+        raise CheckpointError(
+            f"{config_path}: 'sha256' must be the 64-hex-digit sha256 of {WEIGHTS_FILE}, got "
+            f"{str(recorded)[:80]!r}. Remove the key or write the right digest."
+        )
+    check_safetensors(weights_path)  # sizes from the header, before the file is hashed
+    sha256 = sha256_file(weights_path)
     if recorded is not None and recorded != sha256:
         raise CheckpointError(
             f"{weights_path}: sha256 {sha256[:12]}... does not match {recorded[:12]}... recorded "
@@ -126,6 +132,18 @@ def checkpoint_digest(config: bytes, weights_sha256: str) -> str:
     lines = ["zoo-checkpoint-v1", f"{CONFIG_FILE} {sha256_bytes(config)}"]
     lines.append(f"{WEIGHTS_FILE} {weights_sha256}")
     return sha256_bytes(("\n".join(lines) + "\n").encode())
+
+
+def read_json(path: Path, what: str) -> Any:
+    """A JSON file zoo wrote, read within `ZOO_MAX_JSON_BYTES` and `MAX_NESTING`."""
+    return parse_json(_read_bytes(path, what), str(path), CheckpointError)
+
+
+def _read_bytes(path: Path, what: str) -> bytes:
+    try:
+        return read_bounded(path, JSON_BYTES, what, CheckpointError)
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot read {what}: {exc.strerror}.") from None
 
 
 def load_state(checkpoint: Checkpoint) -> dict[str, Any]:
@@ -204,7 +222,7 @@ def save_checkpoint(
             "sha256": sha256_file(staging / WEIGHTS_FILE),
             **(extra or {}),
         }
-        (staging / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        (staging / CONFIG_FILE).write_text(dumps_json(meta) + "\n", encoding="utf-8")
         for name in (WEIGHTS_FILE, CONFIG_FILE):
             (staging / name).chmod(0o666 & ~mask)  # safetensors makes its files 0600
             fsync_path(staging / name)

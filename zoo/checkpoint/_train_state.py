@@ -25,6 +25,9 @@ from typing import Any
 
 from zoo._errors import CheckpointError
 from zoo._fs import atomic_output, atomic_write_text, ensure_dir, sha256_file
+from zoo._limits import dumps_json, restore_non_finite
+from zoo.checkpoint._format import read_json
+from zoo.checkpoint._header import check_safetensors
 
 STATE_DIR = "train_state"
 STATE_FILE = "state.json"
@@ -68,7 +71,7 @@ def save_train_state(out: Path, state: TrainState) -> Path:
     with atomic_output(folder / name) as tmp:
         save_file(tensors, str(tmp))
     meta = {**meta, "tensors": name, "sha256": sha256_file(folder / name)}
-    atomic_write_text(folder / STATE_FILE, json.dumps(meta, indent=2) + "\n")
+    atomic_write_text(folder / STATE_FILE, dumps_json(meta) + "\n")
     if previous is not None and previous != name:
         (folder / previous).unlink(missing_ok=True)
     return folder / STATE_FILE
@@ -138,9 +141,8 @@ def unpack_train_state(blob: bytes) -> TrainState:
 
 def _recorded_file(folder: Path) -> str | None:
     try:
-        meta = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
-        return str(meta["tensors"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return str(read_json(folder / STATE_FILE, STATE_FILE)["tensors"])
+    except (CheckpointError, OSError, KeyError, TypeError):
         return None
 
 
@@ -174,21 +176,24 @@ def load_train_state(out: Path) -> TrainState:
 
     folder = state_dir(out)
     path = folder / STATE_FILE
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-        tensors_path = folder / str(meta["tensors"])
-        recorded = str(meta["sha256"])
-        if meta.get("format") != FORMAT:
-            raise CheckpointError(
-                f"{path}: train_state format {meta.get('format')!r}, this zoo reads {FORMAT}."
-            )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    meta = read_json(path, f"{STATE_DIR}/{STATE_FILE}")
+    if isinstance(meta, dict) and meta.get("format") != FORMAT:
         raise CheckpointError(
-            f"{path}: unreadable train_state ({exc!r}); cannot resume. Start again without "
+            f"{path}: train_state format {meta.get('format')!r}, this zoo reads {FORMAT}."
+        )
+    try:
+        meta = _checked(meta)
+    except (ValueError, KeyError, TypeError) as exc:
+        why = f"no key {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise CheckpointError(
+            f"{path}: unreadable train_state ({why}); cannot resume. Start again without "
             "--resume into a new --out."
         ) from None
+    tensors_path, recorded = folder / meta["tensors"], meta["sha256"]
     if tensors_path.parent != folder:
         raise CheckpointError(f"{path}: 'tensors' must name a file inside {folder}.")
+    if tensors_path.is_file():  # sizes from the header, before the file is hashed
+        check_safetensors(tensors_path, params_scale=COPIES, extra=1 << 20)
     if not tensors_path.is_file() or sha256_file(tensors_path) != recorded:
         raise CheckpointError(
             f"{tensors_path}: missing or its sha256 does not match {STATE_FILE}; the train "
@@ -200,7 +205,74 @@ def load_train_state(out: Path) -> TrainState:
         raise CheckpointError(
             f"{tensors_path}: not a valid safetensors file ({exc}). zoo never loads pickle."
         ) from None
+    if "rng.cpu" not in tensors:
+        raise CheckpointError(f"{tensors_path}: no 'rng.cpu' tensor; the train state is corrupt.")
     return _from_parts(meta, tensors)
+
+
+#: Copies of the weights a train state holds: current, best, Adam's two moments.
+COPIES = 4
+
+
+def _checked(meta: Any) -> dict[str, Any]:
+    """state.json's keys with the types `_from_parts` and the loop rely on, else
+    ValueError/TypeError/KeyError naming the key (state.json is a file anyone can edit)."""
+
+    def need(ok: bool, what: str, value: Any = None) -> None:
+        if not ok:
+            raise ValueError(f"{what}, got {str(value)[:60]}")
+
+    def whole(value: Any, least: int = 0) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+    def number(value: Any) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+
+    need(isinstance(meta, dict), "state.json must be a JSON object", meta)
+    meta = restore_non_finite(meta)
+    for key in ("tensors", "sha256"):
+        need(isinstance(meta[key], str), f"key {key!r} must be a string", meta[key])
+    epoch, best = meta["epoch"], meta["best_epoch"]
+    need(whole(epoch), "key 'epoch' must be a whole number >= 0", epoch)
+    need(whole(best) and best <= epoch, "key 'best_epoch' must be in [0, epoch]", best)
+    need(number(meta["best_loss"]), "key 'best_loss' must be a number", meta["best_loss"])
+    fingerprint = meta["fingerprint"]
+    need(isinstance(fingerprint, dict), "key 'fingerprint' must be an object", fingerprint)
+    history = meta["history"]
+    need(
+        isinstance(history, list) and len(history) <= epoch,
+        "key 'history' must be a list of at most 'epoch' records",
+        history,
+    )
+    for i, record in enumerate(history):
+        need(
+            isinstance(record, dict)
+            and whole(record["epoch"], 1)
+            and record["epoch"] <= epoch
+            and number(record["train_loss"])
+            and isinstance(record["val"], dict)
+            and all(number(v) for v in record["val"].values())
+            and isinstance(record.get("best", False), bool),
+            f"history record {i} needs epoch (1 to 'epoch'), train_loss, val metrics, best",
+            record,
+        )
+    optimizer = meta["optimizer"]
+    need(isinstance(optimizer, dict), "key 'optimizer' must be an object", optimizer)
+    groups, state = optimizer["param_groups"], optimizer["state"]
+    need(
+        isinstance(groups, list)
+        and all(isinstance(g, dict) and isinstance(g.get("params"), list) for g in groups)
+        and all(whole(p) for g in groups for p in g["params"]),
+        "key 'optimizer.param_groups' must be a list of objects with 'params'",
+        groups,
+    )
+    need(
+        isinstance(state, dict)
+        and all(k.isdigit() and isinstance(v, dict) for k, v in state.items()),
+        "key 'optimizer.state' must map parameter numbers to objects",
+        state,
+    )
+    return dict(meta)
 
 
 def _prefixed(tensors: Mapping[str, Any], prefix: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from zoo._errors import ConfigError
+from zoo._limits import NON_FINITE, strict_json
 from zoo.catalog._session import App
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -24,8 +25,20 @@ ARGV = "zoo.argv"
 
 
 def echo_json(data: Any) -> None:
-    """Print `data` as indented JSON (the `--json` output of every command)."""
-    click.echo(json.dumps(data, indent=2, sort_keys=False))
+    """Print `data` as indented, strict JSON (the `--json` output of every command).
+
+    NaN and infinities, which JSON cannot hold (`jq` rejects them), are printed as null: an
+    object gains a `non_finite` member mapping each one's JSON Pointer to "NaN", "Infinity"
+    or "-Infinity" (zoo._limits); for a list, a warning on stderr says the same.
+    """
+    clean, found = strict_json(data)
+    if found and isinstance(clean, dict):
+        clean = {**clean, NON_FINITE: found}
+    elif found:
+        shown = ", ".join(f"{k} ({v})" for k, v in list(found.items())[:5])
+        more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+        click.echo(f"warning: printed as null, not finite numbers: {shown}{more}", err=True)
+    click.echo(json.dumps(clean, indent=2, sort_keys=False, allow_nan=False))
 
 
 def session(ctx: click.Context) -> App:

@@ -213,6 +213,6 @@ def add_trained_commands(cli: click.Group) -> None:
 def _cell(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, float):
-        return f"{value:.6g}"
+    if isinstance(value, float):  # 10 digits: a target near 1.2e8 still shows its decimals
+        return f"{value:.10g}"
     return str(value)

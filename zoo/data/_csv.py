@@ -8,14 +8,13 @@ is a `DataError` naming the file, row and column. Importing this module imports 
 
 from __future__ import annotations
 
-import csv
-import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zoo._errors import DataError, did_you_mean
-from zoo._fs import sha256_bytes
+from zoo._errors import DataError
+from zoo._limits import DATA_ELEMENTS
 from zoo.data._spec import (
     CLASSIFICATION,
     REGRESSION,
@@ -26,89 +25,17 @@ from zoo.data._spec import (
     Scaling,
     Split,
 )
+from zoo.data._table import (
+    SHOWN_COLUMNS,
+    Table,
+    default_features,
+    list_columns,
+    number,
+    read_table,
+)
 
 if TYPE_CHECKING:
     import numpy as np
-
-
-@dataclass(frozen=True)
-class Table:
-    """A CSV file's header and rows, as text."""
-
-    path: Path
-    columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-    sha256: str
-
-    def column(self, name: str) -> list[str]:
-        if name not in self.columns:
-            message = f"{self.path}: no column {name!r}."
-            guess = did_you_mean(name, self.columns)
-            if guess:
-                message += f" Did you mean {guess!r}?"
-            raise DataError(f"{message} Columns: {', '.join(self.columns)}.")
-        index = self.columns.index(name)
-        return [row[index] for row in self.rows]
-
-    def numeric(self, name: str) -> np.ndarray:
-        """A column as float64; the first empty, non-numeric or non-finite cell is an error."""
-        import numpy as np
-
-        values = self.column(name)
-        out = np.empty(len(values), dtype=np.float64)
-        for i, text in enumerate(values):
-            out[i] = _number(self.path, i, name, text)
-        return out
-
-
-def _number(path: Path, row: int, column: str, text: str) -> float:
-    where = f"{path}: row {row + 1} (line {row + 2}), column {column!r}"
-    if not text.strip():
-        raise DataError(f"{where} is empty. Fill or drop the row, or leave the column out.")
-    try:
-        value = float(text)
-    except ValueError:
-        raise DataError(
-            f"{where}: {text!r} is not a number. Clean the file, or leave the column out "
-            "with --features."
-        ) from None
-    if not math.isfinite(value):
-        raise DataError(f"{where}: {text!r} is not a finite number.")
-    return value
-
-
-def read_table(path: Path) -> Table:
-    """Parse a CSV file with a header row; every row must have as many fields as the header."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"CSV file {str(path)!r} not found.") from None
-    except OSError as exc:
-        raise DataError(f"Cannot read CSV file {str(path)!r}: {exc.strerror}.") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
-    try:
-        records = [r for r in csv.reader(text.splitlines()) if any(c.strip() for c in r)]
-    except csv.Error as exc:
-        raise DataError(f"{path}: not a valid CSV file ({exc}).") from None
-    if not records:
-        raise DataError(f"{path}: empty file; expected a header row and data rows.")
-    columns = tuple(c.strip() for c in records[0])
-    duplicates = sorted({c for c in columns if columns.count(c) > 1})
-    if duplicates or not all(columns):
-        problem = f"duplicate column(s) {duplicates}" if duplicates else "an empty column name"
-        raise DataError(f"{path}: the header has {problem}; every column needs a unique name.")
-    rows = []
-    for number, record in enumerate(records[1:], 1):
-        if len(record) != len(columns):
-            raise DataError(
-                f"{path}: row {number} has {len(record)} fields, the header has "
-                f"{len(columns)} ({', '.join(columns)})."
-            )
-        rows.append(tuple(c.strip() for c in record))
-    return Table(path, columns, tuple(rows), sha256_bytes(raw))
 
 
 def _windows(values: np.ndarray, window: int, ends: np.ndarray) -> np.ndarray:
@@ -132,29 +59,6 @@ def _check_window(path: Path, rows: int, window: int, horizon: int, needed: int)
             f"({window + horizon + needed - 1} rows). Use a smaller --window/--horizon or "
             "more data."
         )
-
-
-def _default_features(table: Table, target: str, task: str) -> tuple[str, ...]:
-    """Every numeric column; a classification label is never a feature.
-
-    A column is numeric when all its non-empty cells parse as numbers, so that an empty
-    cell in a numeric column is reported rather than the column silently left out.
-    """
-    features = []
-    for name in table.columns:
-        if task == CLASSIFICATION and name == target:
-            continue
-        try:
-            [float(v) for v in table.column(name) if v]
-        except ValueError:
-            continue
-        features.append(name)
-    if not features:
-        raise DataError(
-            f"{table.path}: no numeric column to use as a feature. Columns: "
-            f"{', '.join(table.columns)}; choose them with --features."
-        )
-    return tuple(features)
 
 
 def _labels(table: Table, target: str) -> tuple[list[str], tuple[str, ...]]:
@@ -199,18 +103,20 @@ def csv_dataset(path: Path, options: DataOptions) -> Dataset:
     table = read_table(path)
     target = options.target
     table.column(target)  # a clear error for a missing target before anything else
-    features = options.features or _default_features(table, target, task)
+    features = options.features or default_features(table, target, task)
     horizon = options.horizon if options.horizon is not None else _default_horizon(task)
     _check_window(path, len(table.rows), options.window, horizon, needed=2)
-    values = np.stack([table.numeric(f) for f in features], axis=1)  # (rows, features)
     window = options.window
     ends = np.arange(window - 1, len(table.rows) - horizon)  # rows where windows end
+    _check_size(path, len(ends), window, len(features))
+    values = np.stack([table.numeric(f) for f in features], axis=1)  # (rows, features)
     n_val = validation_windows(len(ends), options.val_fraction)
     n_train = len(ends) - n_val
     # Statistics of the rows the training windows see (no peeking at validation rows).
     seen = values[: ends[n_train - 1] + 1]
-    scaling = _fit_scaling(seen)
-    x = scaling.scale_x(_windows(values, window, ends))  # (windows, window, features)
+    x_mean, x_std = _moments(path, seen, features)
+    scaling = Scaling(x_mean, x_std)
+    x = _scaled(path, scaling.scale_x, _windows(values, window, ends), features)
     target_rows = ends + horizon
     classes: tuple[str, ...] = ()
     if task == CLASSIFICATION:
@@ -219,10 +125,9 @@ def csv_dataset(path: Path, options: DataOptions) -> Dataset:
         y = np.asarray([index[labels[r]] for r in target_rows], dtype=np.int64)  # (windows,)
     else:
         raw_y = table.numeric(target)[target_rows]
-        train_y = raw_y[:n_train]
-        y_std = float(train_y.std())
-        scaling = replace(scaling, y_mean=float(train_y.mean()), y_std=y_std if y_std > 0 else 1.0)
-        y = scaling.scale_y(raw_y)[:, None]  # (windows, 1)
+        (y_mean,), (y_std,) = _moments(path, raw_y[:n_train, None], [target])
+        scaling = replace(scaling, y_mean=y_mean, y_std=y_std)
+        y = _scaled(path, scaling.scale_y, raw_y[:, None], [target])  # (windows, 1)
     spec = DataSpec(
         kind="csv",
         source=path.name,
@@ -248,11 +153,61 @@ def _default_horizon(task: str) -> int:
     return 1 if task == REGRESSION else 0
 
 
-def _fit_scaling(values: np.ndarray) -> Scaling:
-    mean = values.mean(axis=0)
-    std = values.std(axis=0)
-    std = [float(s) if s > 0 else 1.0 for s in std]  # a constant column stays as it is
-    return Scaling(tuple(float(m) for m in mean), tuple(std))
+def _check_size(path: Path, windows: int, window: int, features: int) -> None:
+    """The windows' inputs (windows x window x features) within `ZOO_MAX_DATA_ELEMENTS`,
+    checked before they are cut."""
+    DATA_ELEMENTS.check(
+        windows * window * features,
+        f"{path}: {windows:,} windows of {window:,} rows x {features:,} feature(s)",
+        "Use a smaller --window, fewer --features or fewer rows",
+        DataError,
+    )
+
+
+def _moments(
+    path: Path, values: np.ndarray, names: Sequence[str]
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Each column's mean and standard deviation (1.0 for a constant column, which stays as
+    it is). Where the plain float64 sums overflow (values near 1e154 and beyond), they are
+    taken on the column divided by its largest magnitude; a column whose statistics still
+    do not fit is an error, never an `Infinity` in config.json."""
+    import numpy as np
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = values.mean(axis=0), values.std(axis=0)
+        if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+            top = np.abs(values).max(axis=0)
+            top[top == 0] = 1.0
+            unit = values / top
+            mean, std = unit.mean(axis=0) * top, unit.std(axis=0) * top
+    for i, name in enumerate(names):
+        if not (np.isfinite(mean[i]) and np.isfinite(std[i])):
+            raise DataError(
+                f"{path}: column {name!r} holds values up to {np.abs(values[:, i]).max():.4g}, "
+                "too large to standardize in float64. Rescale the column (other units)."
+            )
+    return tuple(float(m) for m in mean), tuple(float(s) if s > 0 else 1.0 for s in std)
+
+
+def _scaled(
+    path: Path, scale: Callable[[np.ndarray], np.ndarray], values: np.ndarray, names: Sequence[str]
+) -> np.ndarray:
+    """`scale(values)` (float32, standardized), or an error naming the first column whose
+    standardized values overflow: new data far outside what the model was trained on."""
+    import numpy as np
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = scale(values)
+    finite = np.isfinite(out)
+    if not finite.all():
+        column = int(np.argwhere(~finite)[0][-1])
+        raise DataError(
+            f"{path}: column {names[column]!r} holds values up to "
+            f"{np.abs(values[..., column]).max():.4g}, more than float32 can hold once "
+            "standardized with the training statistics: far outside the data the model was "
+            "trained on. Check the column's units."
+        )
+    return out
 
 
 def validation_windows(count: int, fraction: float) -> int:
@@ -264,12 +219,14 @@ def validation_windows(count: int, fraction: float) -> int:
 @dataclass
 class Windows:
     """Inputs for prediction: windows `x`, the row each prediction is for (may lie past the
-    end of the file), and the scaled targets where the file has them (else None)."""
+    end of the file), and the scaled targets where the file has them (else None); for
+    regression, `truth`: the targets as the file has them (float64, NaN where unknown)."""
 
     x: np.ndarray
     rows: np.ndarray
     y: np.ndarray | None
     has_target: np.ndarray
+    truth: np.ndarray | None = None
 
 
 def csv_windows(spec: DataSpec, path: Path, labelled: bool) -> Windows:
@@ -282,23 +239,26 @@ def csv_windows(spec: DataSpec, path: Path, labelled: bool) -> Windows:
 
     assert spec.scaling is not None and spec.horizon is not None
     table = read_table(path)
-    missing = [c for c in spec.features if c not in table.columns]
+    missing = [c for c in spec.features if c not in table.index]
     if missing:
+        more = len(missing) - SHOWN_COLUMNS
         raise DataError(
-            f"{path}: missing feature column(s) {missing} the model was trained with. "
-            f"Columns: {', '.join(table.columns)}."
+            f"{path}: missing feature column(s) {missing[:SHOWN_COLUMNS]}"
+            f"{f' and {more:,} more' if more > 0 else ''} the model was trained with. "
+            f"Columns: {list_columns(table.columns)}."
         )
     window, horizon = spec.seq_len, spec.horizon
     rows = len(table.rows)
     _check_window(path, rows, window, horizon if labelled else 0, needed=1)
-    values = np.stack([table.numeric(f) for f in spec.features], axis=1)  # (rows, features)
     last = rows - horizon if labelled else rows
     ends = np.arange(window - 1, last)
+    _check_size(path, len(ends), window, len(spec.features))
+    values = np.stack([table.numeric(f) for f in spec.features], axis=1)  # (rows, features)
     target_rows = ends + horizon
-    x = spec.scaling.scale_x(_windows(values, window, ends))  # (windows, window, features)
+    x = _scaled(path, spec.scaling.scale_x, _windows(values, window, ends), spec.features)
     has_target = target_rows < rows
     target = spec.target
-    if target is None or target not in table.columns:
+    if target is None or target not in table.index:
         if labelled:
             table.column(str(target))  # the missing-column error
         return Windows(x, target_rows, None, np.zeros(len(ends), dtype=bool))
@@ -317,7 +277,10 @@ def csv_windows(spec: DataSpec, path: Path, labelled: bool) -> Windows:
     else:
         raw = table.numeric(target) if labelled else _partial_numeric(table, target, known)
         y = np.full((len(ends), 1), np.nan, dtype=np.float32)
-        y[has_target, 0] = spec.scaling.scale_y(raw[known])
+        y[has_target] = _scaled(path, spec.scaling.scale_y, raw[known, None], [target])
+        truth = np.full(len(ends), np.nan)
+        truth[has_target] = raw[known]
+        return Windows(x, target_rows, y, has_target, truth)
     return Windows(x, target_rows, y, has_target)
 
 
@@ -328,5 +291,5 @@ def _partial_numeric(table: Table, column: str, rows: np.ndarray) -> np.ndarray:
     values = table.column(column)
     out = np.full(len(values), np.nan)
     for r in rows:
-        out[r] = _number(table.path, int(r), column, values[r])
+        out[r] = number(table.path, int(r), column, values[r])
     return out

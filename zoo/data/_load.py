@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from zoo._errors import DataError
-from zoo.data._csv import Windows, csv_dataset, csv_windows, read_table, validation_windows
+from zoo.data._csv import Windows, csv_dataset, csv_windows, validation_windows
 from zoo.data._spec import (
     CLASSIFICATION,
     REGRESSION,
@@ -30,6 +30,7 @@ from zoo.data._synthetic import (
     unknown_source,
     val_count,
 )
+from zoo.data._table import read_table
 
 __all__ = [
     "BUILTIN_TASKS",

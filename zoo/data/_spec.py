@@ -9,6 +9,7 @@ data. Importing this module imports no numpy.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -55,13 +56,17 @@ class Scaling:
 
         mean = np.asarray(self.x_mean, dtype=np.float64)
         std = np.asarray(self.x_std, dtype=np.float64)
-        return ((x - mean) / std).astype(np.float32)
+        return _standardize(x, mean, std)
 
     def scale_y(self, y: np.ndarray) -> np.ndarray:
-        return ((y - self.y_mean) / self.y_std).astype("float32")
+        return _standardize(y, self.y_mean, self.y_std)
 
     def unscale_y(self, y: np.ndarray) -> np.ndarray:
-        return (y * self.y_std + self.y_mean).astype("float64")
+        """Scaled targets back in the target's units, computed in float64: a float32 product
+        near a mean of 1e8 would round every prediction to a multiple of 8."""
+        import numpy as np
+
+        return np.asarray(y, dtype=np.float64) * self.y_std + self.y_mean
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,12 +78,33 @@ class Scaling:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Scaling:
-        return cls(
-            tuple(float(v) for v in data["x_mean"]),
-            tuple(float(v) for v in data["x_std"]),
-            float(data["y_mean"]),
-            float(data["y_std"]),
-        )
+        """The scaling `to_dict` wrote: finite numbers, positive deviations; else ValueError."""
+        x_mean, x_std = _numbers(data["x_mean"]), _numbers(data["x_std"])
+        y_mean, y_std = _numbers([data["y_mean"]])[0], _numbers([data["y_std"]])[0]
+        if len(x_mean) != len(x_std) or not all(s > 0 for s in (*x_std, y_std)):
+            raise ValueError("scaling: x_mean and x_std differ in length, or a std is not > 0")
+        return cls(x_mean, x_std, y_mean, y_std)
+
+
+def _standardize(values: np.ndarray, mean: Any, std: Any) -> np.ndarray:
+    """`(values - mean) / std` as float32. Values near the ends of the float64 range (a
+    difference past 1.8e308) are taken as `values / std - mean / std` instead, which cannot
+    overflow there; what still does not fit float32 is left inf for the caller to refuse."""
+    import numpy as np
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        out: np.ndarray = (values - mean) / std
+        if not np.isfinite(out).all():
+            out = values / std - mean / std
+        return out.astype(np.float32)
+
+
+def _numbers(values: Any) -> tuple[float, ...]:
+    if not isinstance(values, list) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values
+    ):
+        raise ValueError(f"scaling: expected finite numbers, got {str(values)[:80]}")
+    return tuple(float(v) for v in values)
 
 
 @dataclass(frozen=True)
@@ -129,28 +155,41 @@ class DataSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DataSpec:
+        """The description `to_dict` wrote, every key's type and range checked (config.json
+        is a file anyone can edit); a `DataError` naming the key otherwise."""
         try:
             scaling = data.get("scaling")
-            return cls(
-                kind=str(data["kind"]),
-                source=str(data["source"]),
-                task=str(data["task"]),
-                input_size=int(data["input_size"]),
-                output_size=int(data["output_size"]),
-                seq_len=int(data["seq_len"]),
-                seed=data.get("seed"),
-                samples=data.get("samples"),
-                target=data.get("target"),
-                features=tuple(data.get("features") or ()),
-                horizon=data.get("horizon"),
-                val_fraction=data.get("val_fraction"),
-                classes=tuple(str(c) for c in data.get("classes") or ()),
-                scaling=Scaling.from_dict(scaling) if scaling else None,
-                file_sha256=data.get("file_sha256"),
-                variable_length=bool(data.get("variable_length", False)),
+            spec = cls(
+                kind=_field(data, "kind", str, choices=("builtin", "csv")),
+                source=_field(data, "source", str),
+                task=_field(data, "task", str, choices=TASKS),
+                input_size=_field(data, "input_size", int, least=1),
+                output_size=_field(data, "output_size", int, least=1),
+                seq_len=_field(data, "seq_len", int, least=1),
+                seed=_field(data, "seed", int, least=0, optional=True),
+                samples=_field(data, "samples", int, least=1, optional=True),
+                target=_field(data, "target", str, optional=True),
+                features=tuple(_strings(data, "features")),
+                horizon=_field(data, "horizon", int, least=0, optional=True),
+                val_fraction=_field(data, "val_fraction", float, optional=True),
+                classes=tuple(_strings(data, "classes")),
+                scaling=Scaling.from_dict(scaling) if scaling is not None else None,
+                file_sha256=_field(data, "file_sha256", str, optional=True),
+                variable_length=_field(data, "variable_length", bool, optional=True) or False,
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise DataError(f"Malformed 'data' description in a checkpoint: {exc!r}.") from None
+            raise DataError(f"Malformed 'data' description in a checkpoint: {exc}.") from None
+        sizes = [(spec.task == CLASSIFICATION, len(spec.classes), spec.output_size)]
+        if spec.scaling is not None:
+            sizes.append((True, len(spec.scaling.x_mean), spec.input_size))
+        if spec.kind == "csv":
+            sizes.append((True, len(spec.features), spec.input_size))
+        if any(applies and have != want for applies, have, want in sizes):
+            raise DataError(
+                "Malformed 'data' description in a checkpoint: its features, classes or "
+                "scaling do not match input_size/output_size."
+            )
+        return spec
 
     def describe(self) -> str:
         """'adding (seq 50, 10000 samples, regression)'"""
@@ -160,6 +199,41 @@ class DataSpec:
             f"{self.source} (target {self.target!r}, window {self.seq_len}, "
             f"horizon {self.horizon}, {self.task})"
         )
+
+
+def _field(
+    data: Mapping[str, Any],
+    key: str,
+    kind: type,
+    *,
+    optional: bool = False,
+    least: int | None = None,
+    choices: tuple[str, ...] = (),
+) -> Any:
+    """`data[key]`, of type `kind` (an int is a float too, a bool is no int), else ValueError."""
+    value: Any = data.get(key) if optional else data[key]
+    if value is None and optional:
+        return None
+    ok = isinstance(value, int | float) if kind is float else isinstance(value, kind)
+    if kind is not bool and isinstance(value, bool):
+        ok = False
+    if kind is float and ok and not math.isfinite(value):
+        ok = False
+    if ok and least is not None and value < least:
+        ok = False
+    if ok and choices and value not in choices:
+        ok = False
+    if not ok:
+        want = f"one of {', '.join(choices)}" if choices else kind.__name__
+        raise ValueError(f"key {key!r} must be {want}, got {str(value)[:80]}")
+    return float(value) if kind is float else value
+
+
+def _strings(data: Mapping[str, Any], key: str) -> list[str]:
+    values = data.get(key) or []
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ValueError(f"key {key!r} must be a list of strings, got {str(values)[:80]}")
+    return values
 
 
 @dataclass

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from zoo._errors import DataError, did_you_mean
+from zoo._limits import DATA_ELEMENTS
 from zoo.data._spec import (
     CLASSIFICATION,
     REGRESSION,
@@ -181,6 +182,13 @@ def generate_split(task: BuiltinTask, seed: int, split: str, n: int, seq_len: in
     """`n` samples of split `split` ('train', 'val', 'test'), deterministic from `seed`."""
     import numpy as np
 
+    DATA_ELEMENTS.check(
+        n * seq_len * task.input_size,
+        f"The {split} split of task {task.name!r} ({n:,} sequences x {seq_len:,} steps x "
+        f"{task.input_size} feature(s))",
+        "Use a smaller --samples or --seq-len",
+        DataError,
+    )
     rng = np.random.default_rng([seed, SPLITS[split]])
     x, y, *lengths = task.generate(rng, n, seq_len)
     return Split(x, y, lengths=lengths[0] if lengths else None)

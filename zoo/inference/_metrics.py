@@ -15,27 +15,82 @@ from zoo.data._spec import CLASSIFICATION, Scaling
 if TYPE_CHECKING:
     import torch
 
+    from zoo._contract import IOContract
+
 #: Sequences per forward pass when a whole split is run (bounds memory, not results).
 CHUNK = 2048
+#: Values of the per-step output (`hidden`, batch x steps x width) one forward pass may
+#: build: 64 Mi float32 = 256 MiB. Only `y` is kept, but the contract's forward computes
+#: `hidden` too; at seq 50 and hidden 20 all `CHUNK` sequences still fit one pass.
+CHUNK_ELEMENTS = 1 << 26
+
+
+def _width(module: Any, x: torch.Tensor) -> int:
+    """The width of `module`'s `hidden` (or of `x`, if wider), from a forward pass on one
+    step of one sequence."""
+    width = int(module(x[:1, :1])[1].shape[-1])  # hidden: (1, 1, directions * hidden)
+    return max(width, int(x.shape[2]), 1)
+
+
+def chunk_rows(module: Any, x: torch.Tensor, chunk: int = CHUNK) -> int:
+    """Sequences of `x` (n, seq, features) per forward pass of `module` over whole
+    sequences: at most `chunk`, and few enough that the pass's `hidden` output stays within
+    `CHUNK_ELEMENTS`."""
+    import torch
+
+    if x.shape[0] == 0:
+        return chunk
+    with torch.no_grad():
+        width = _width(module, x)
+    return max(1, min(chunk, CHUNK_ELEMENTS // (x.shape[1] * width)))
 
 
 def predict_tensor(
-    module: Any, x: torch.Tensor, chunk: int = CHUNK, lengths: torch.Tensor | None = None
+    module: Any,
+    x: torch.Tensor,
+    chunk: int = CHUNK,
+    lengths: torch.Tensor | None = None,
+    stream: IOContract | None = None,
 ) -> torch.Tensor:
     """The model's `y` for every sequence of `x` (n, seq, features), in eval mode; with
-    `lengths` (n,) the sequences are padded and run packed."""
+    `lengths` (n,) the sequences are padded and run packed.
+
+    Memory per forward pass stays within `CHUNK_ELEMENTS` of `hidden`. With `stream`, the
+    model's contract when a stream equals one pass (`contract.can_stream` and the
+    architecture's `streamable`: a sequence may run in pieces, each starting from the last
+    one's final states), `chunk` sequences run together over as many steps at a time as
+    fit, so long sequences cost no extra steps; otherwise (bidirectional, padded, or a model
+    that looks ahead in time) fewer sequences run per pass.
+    """
     import torch
 
     was_training = module.training
     module.eval()
     try:
         with torch.no_grad():
-            parts = [
-                module(x[i : i + chunk])[0]
-                if lengths is None
-                else module(x[i : i + chunk], lengths=lengths[i : i + chunk])[0]
-                for i in range(0, x.shape[0], chunk)
-            ]
+            width = _width(module, x) if x.shape[0] else 1
+            seq = int(x.shape[1])
+            rows = max(1, min(chunk, int(x.shape[0])))
+            steps = max(1, CHUNK_ELEMENTS // (rows * width))
+            if lengths is not None or stream is None or steps >= seq:
+                rows = max(1, min(chunk, CHUNK_ELEMENTS // (seq * width)))
+                steps = seq
+            parts = []
+            for i in range(0, x.shape[0], rows):
+                piece = x[i : i + rows]
+                if lengths is not None:
+                    parts.append(module(piece, lengths=lengths[i : i + rows])[0])
+                    continue
+                states: dict[str, Any] = {}
+                for t in range(0, seq, steps):
+                    out = module(piece[:, t : t + steps], **states)
+                    if stream is not None:  # the final states start the next piece
+                        named = dict(zip(stream.output_names, out, strict=True))
+                        states = {
+                            i: named[o]
+                            for i, o in zip(stream.state_inputs, stream.state_outputs, strict=True)
+                        }
+                parts.append(out[0])
     finally:
         module.train(was_training)
     return torch.cat(parts)  # (n, output_size)
@@ -60,8 +115,10 @@ def compute_metrics(
     y_std = scaling.y_std if scaling is not None else 1.0
     err = pred.double() - y.double()  # (n, 1), scaled units
     mse_scaled = float((err**2).mean())
-    variance = float(y.double().var(unbiased=False)) * y_std**2
-    mse = mse_scaled * y_std**2
+    # y_std * y_std, not y_std**2: a float power raises OverflowError past 1.3e154, a
+    # product is inf (written to JSON as null, with a note).
+    variance = float(y.double().var(unbiased=False)) * y_std * y_std
+    mse = mse_scaled * y_std * y_std
     return {
         "loss": mse_scaled,
         "mse": mse,

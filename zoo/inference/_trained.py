@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zoo._contract import LENGTHS
+from zoo._contract import LENGTHS, IOContract
 from zoo._errors import CheckpointError, DataError, ZooError
 from zoo._spec import Exporter
 from zoo.catalog import _source as models
@@ -29,7 +29,7 @@ from zoo.data._load import (
     is_csv,
 )
 from zoo.inference import _plots as plots
-from zoo.inference._metrics import compute_metrics, predict_tensor
+from zoo.inference._metrics import chunk_rows, compute_metrics, predict_tensor
 
 
 @dataclass
@@ -68,7 +68,11 @@ def load_trained(app: App, checkpoint: Path | None = None, name: str | None = No
             f"{path / CONFIG_FILE}: no 'data' description, so this checkpoint was not written "
             "by `zoo train`; eval, predict and inspect need one that was."
         )
-    return TrainedModel(source, DataSpec.from_dict(meta["data"]), path)
+    try:
+        spec = DataSpec.from_dict(meta["data"])
+    except DataError as exc:
+        raise CheckpointError(f"{path / CONFIG_FILE}: {exc}") from None
+    return TrainedModel(source, spec, path)
 
 
 @dataclass
@@ -98,7 +102,7 @@ def evaluate(
     import torch
 
     split = _labelled(trained, source, seed, seq_len)
-    pred = predict_tensor(trained.source.module, torch.from_numpy(split.x), lengths=_tensor(split))
+    pred = _predict(trained, split)
     metrics = compute_metrics(trained.task, pred, torch.from_numpy(split.y), trained.spec.scaling)
     return Evaluation(source, len(split), metrics)
 
@@ -123,7 +127,8 @@ def artifact_predictor(app: App, trained: TrainedModel, path: Path) -> Predictor
     exporter = find_exporter(app.plugins.exporters, path)
     if not path.name.endswith(".onnx"):
         raise ZooError(f"--runtime onnx needs an ONNX file, not {str(path)!r} ({exporter.name}).")
-    recorded = ArtifactMetadata.read(exporter.read_metadata(path), where=str(path))
+    meta = _guarded(f"Cannot read {str(path)!r} as {exporter.name}", exporter.read_metadata, path)
+    recorded = ArtifactMetadata.read(meta, where=str(path))
     expected = read_checkpoint(trained.path).digest
     if recorded.checkpoint_sha256 != expected:
         raise ZooError(
@@ -133,7 +138,7 @@ def artifact_predictor(app: App, trained: TrainedModel, path: Path) -> Predictor
             f"Export it with `zoo export --checkpoint {trained.path} --onnx`."
         )
     contract = recorded.io
-    runner = exporter.load(path)
+    runner = _guarded(f"Cannot load {str(path)!r} in onnxruntime", exporter.load, path)
     _prove_bound(trained, exporter, runner, path, LENGTHS in recorded.input_names)
 
     def run(x: Any, lengths: Any) -> Any:
@@ -177,6 +182,20 @@ def _prove_bound(
         )
 
 
+def _guarded(what: str, call: Callable[[Path], Any], path: Path) -> Any:
+    """`call(path)` on a file from anywhere: what its parser raises (protobuf, onnxruntime)
+    becomes one line."""
+    try:
+        return call(path)
+    except ZooError:
+        raise
+    except Exception as exc:  # any parser failure on an untrusted file
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise ZooError(
+            f"{what}: {type(exc).__name__}: {first[:300]}. Export it again with `zoo export`."
+        ) from None
+
+
 def predict(
     trained: TrainedModel, source: str, predictor: Predictor | None = None
 ) -> list[dict[str, Any]]:
@@ -193,16 +212,23 @@ def predict(
     if spec.kind == "csv" and source not in BUILTIN_TASKS and is_csv(source):
         windows = csv_windows(spec, Path(source), labelled=False)
         x, rows, y, known = windows.x, windows.rows, windows.y, windows.has_target
-        lengths = None
+        lengths, truth_values = None, windows.truth
     else:
         split = _labelled(trained, source, None, None)
         x, rows, y = split.x, np.arange(len(split)), split.y
         known = np.ones(len(split), dtype=bool)
-        lengths = _tensor(split)
+        lengths, truth_values = _tensor(split), None
     if predictor is None:
-        pred = predict_tensor(trained.source.module, torch.from_numpy(x), lengths=lengths).numpy()
-    else:  # the exported artifact, in its own runtime
-        pred = predictor(x, None if lengths is None else lengths.numpy())
+        module, stream = trained.source.module, _stream(trained)
+        pred = predict_tensor(module, torch.from_numpy(x), lengths=lengths, stream=stream).numpy()
+    else:  # the exported artifact, in its own runtime, in passes as small as eager ones
+        step = chunk_rows(trained.source.module, torch.from_numpy(x))
+        given = None if lengths is None else lengths.numpy()
+        parts = [
+            predictor(x[i : i + step], None if given is None else given[i : i + step])
+            for i in range(0, len(x), step)
+        ]
+        pred = np.concatenate(parts) if parts else np.zeros((0, spec.output_size), np.float32)
     if spec.task == CLASSIFICATION:
         probs = torch.softmax(torch.from_numpy(pred), dim=1).numpy()  # (n, classes)
         return [
@@ -215,8 +241,10 @@ def predict(
             for i in range(len(x))
         ]
     assert spec.scaling is not None
-    values = spec.scaling.unscale_y(pred[:, 0])
-    truth = spec.scaling.unscale_y(y[:, 0]) if y is not None else None
+    values = spec.scaling.unscale_y(pred[:, 0])  # float64
+    truth = truth_values  # a CSV file's own numbers, never rescaled
+    if truth is None and y is not None:
+        truth = spec.scaling.unscale_y(y[:, 0])
     return [
         {
             "row": int(rows[i]),
@@ -260,16 +288,30 @@ def inspect(
 
 
 def _prediction_plot(trained: TrainedModel, split: Split, path: Path) -> Path:
-    import torch
 
     assert trained.spec.scaling is not None
-    pred = predict_tensor(trained.source.module, torch.from_numpy(split.x), lengths=_tensor(split))
+    pred = _predict(trained, split)
     values = trained.spec.scaling.unscale_y(pred.numpy()[:, 0])
     truth = trained.spec.scaling.unscale_y(split.y[:, 0])
     title = f"{trained.source.name}: prediction vs truth ({trained.spec.source})"
     if split.rows is not None:  # CSV windows: a time series
         return plots.prediction_vs_truth(split.rows, truth, values, path, title)
     return plots.prediction_scatter(truth, values, path, title)
+
+
+def _predict(trained: TrainedModel, split: Split) -> Any:
+    """The eager model's `y` on every sequence of `split`, in bounded memory."""
+    import torch
+
+    x = torch.from_numpy(split.x)
+    return predict_tensor(trained.source.module, x, lengths=_tensor(split), stream=_stream(trained))
+
+
+def _stream(trained: TrainedModel) -> IOContract | None:
+    """The model's contract when its sequences may run in pieces (zoo.inference._metrics):
+    streaming is defined for it and the architecture declares it equal to one pass."""
+    contract = trained.source.contract
+    return contract if contract.can_stream and trained.source.arch.streamable else None
 
 
 def _tensor(split: Split) -> Any:

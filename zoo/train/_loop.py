@@ -17,15 +17,15 @@ Importing this module imports no torch; the loop imports it when it is built.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from zoo._errors import ZooError
+from zoo._errors import CheckpointError, ZooError
 from zoo._fs import atomic_write_text
+from zoo._limits import dumps_json
 from zoo._spec import Architecture, Config
 from zoo._version import __version__
 from zoo.checkpoint._format import Checkpoint, save_checkpoint
@@ -94,6 +94,16 @@ class Loop:
         return self._checkpoint
 
     def restore(self, state: TrainState) -> None:
+        try:
+            self._restore(state)
+        except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            raise CheckpointError(
+                f"{self.out}/train_state does not fit this model ({type(exc).__name__}: "
+                f"{first}); cannot resume. Start again without --resume into a new --out."
+            ) from None
+
+    def _restore(self, state: TrainState) -> None:
         import torch
 
         self.model.load_state_dict(state.model, strict=True)
@@ -224,7 +234,7 @@ class Loop:
             "best": self.best_metrics,
             "epochs": self.history,
         }
-        atomic_write_text(self.out / METRICS_FILE, json.dumps(data, indent=2) + "\n")
+        atomic_write_text(self.out / METRICS_FILE, dumps_json(data) + "\n")
 
     def _save_state(self) -> None:
         import torch
