@@ -252,3 +252,37 @@ def test_predict_refuses_an_artifact_that_copied_the_checkpoints_metadata(
     result = invoke(*predict, "--artifact", str(fake / "lstm.onnx"))
     assert result.exit_code == 1
     assert "does not compute what it computes" in result.output
+
+
+class _Nudge:
+    """An exporter plugin: zoo's ONNX file, its runner's `y` off by 1e-7 (within atol)."""
+
+    @zoo.hookimpl
+    def register_exporters(self, register: Callable[[zoo.Exporter], None]) -> None:
+        from zoo.exporters import onnx as base
+
+        def load(path: Path) -> Any:
+            run = base.load(path)
+            return lambda feeds: {k: v + 1e-7 if k == "y" else v for k, v in run(feeds).items()}
+
+        register(zoo.Exporter(name="onnx-nudge", suffix=".nudge.onnx", export=base.export,
+                              load=load, read_metadata=base.read_metadata))  # fmt: skip
+
+
+def test_the_parity_report_is_strict_json_when_values_are_not_finite(
+    make_plugins: Callable[..., Plugins], tmp_path: Path
+) -> None:
+    """A model whose `y` is exactly 0 (zero weights): an artifact 1e-7 off passes atol, and
+    its relative difference is infinite; the report must still be JSON that jq reads."""
+    import torch
+
+    plugins = make_plugins(_Nudge())
+    source = from_name(App(plugins), "rnn")
+    with torch.no_grad():
+        for parameter in source.module.parameters():
+            parameter.zero_()
+    summary = export_model(source, [plugins.exporter("onnx-nudge")], tmp_path)
+    assert summary.passed
+    text = (tmp_path / "rnn.parity.json").read_text()
+    data = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in the report"))
+    assert data["non_finite"]  # the infinite max_rel, said as a note

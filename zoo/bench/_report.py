@@ -7,12 +7,12 @@ from elsewhere.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from zoo._limits import dumps_json
 from zoo._tables import format_table
 from zoo.bench._timing import median, paired_ratio
 
@@ -96,7 +96,7 @@ class BenchResult:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2) + "\n"
+        return dumps_json(self.to_dict()) + "\n"  # strict JSON: no NaN or Infinity tokens
 
 
 def fmt_ratio(value: float) -> str:

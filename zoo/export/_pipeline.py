@@ -11,7 +11,6 @@ artifact's `zoo.io` metadata then lists it, which is how `zoo verify` knows.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any
 
 from zoo._errors import ZooError, debug_enabled
 from zoo._fs import atomic_output, atomic_write_text, ensure_dir
+from zoo._limits import dumps_json
 from zoo._spec import Exporter
 from zoo.catalog._source import SourceModel
 from zoo.checkpoint._provenance import Weights
@@ -219,5 +219,5 @@ def export_model(
         progress(f"[{i}/{len(exporters)}] {exporter.name}: parity {state} ({result.seconds:.1f} s)")
         summary.artifacts.append(result)
     summary.report_path = out_dir / f"{source.name}.parity.json"
-    atomic_write_text(summary.report_path, json.dumps(summary.to_dict(), indent=2) + "\n")
+    atomic_write_text(summary.report_path, dumps_json(summary.to_dict()) + "\n")  # strict JSON
     return summary
