@@ -91,3 +91,19 @@ def fake_distribution(
 
     for name in [m for m in sys.modules if m.startswith("zootest_")]:
         del sys.modules[name]
+
+
+#: A checkpoint trained in about a second: `zoo train lstm` on a few short sine sequences.
+TINY = (
+    "--data", "sine", "--samples", "32", "--seq-len", "6", "--batch-size", "16",
+    "--set", "hidden_size=4", "--epochs", "1",
+)  # fmt: skip
+
+
+@pytest.fixture
+def trained(invoke: Callable[..., Any], tmp_path: Path) -> Path:
+    """A tiny trained lstm checkpoint in `tmp_path/runs/tiny`."""
+    out = tmp_path / "runs" / "tiny"
+    result = invoke("train", "lstm", *TINY, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    return out

@@ -13,23 +13,11 @@ from typing import Any
 
 import pytest
 import torch
+from conftest import TINY
 from hypothesis import given
 from hypothesis import strategies as st
 
 from zoo.catalog._register import toml_string, toml_value
-
-TINY = (
-    "--data", "sine", "--samples", "32", "--seq-len", "6", "--batch-size", "16",
-    "--set", "hidden_size=4", "--epochs", "1",
-)  # fmt: skip
-
-
-@pytest.fixture
-def trained(invoke: Any, tmp_path: Path) -> Path:
-    out = tmp_path / "runs" / "tiny"
-    result = invoke("train", "lstm", *TINY, "--out", str(out))
-    assert result.exit_code == 0, result.output
-    return out
 
 
 @given(st.text())

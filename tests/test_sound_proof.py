@@ -77,20 +77,6 @@ def test_verify_refuses_an_artifact_of_the_wrong_dtype(
     assert "dtype float16, the contract says float32" in result.output
 
 
-TINY = (
-    "--data", "sine", "--samples", "32", "--seq-len", "6", "--batch-size", "16",
-    "--set", "hidden_size=4", "--epochs", "1",
-)  # fmt: skip
-
-
-@pytest.fixture
-def trained(invoke: Any, tmp_path: Path) -> Path:
-    out = tmp_path / "runs" / "tiny"
-    result = invoke("train", "lstm", *TINY, "--out", str(out))
-    assert result.exit_code == 0, result.output
-    return out
-
-
 def _rescale(checkpoint: Path) -> None:
     """What a careless edit does: the target's scaling changes every prediction, the weights
     stay byte for byte the same."""
