@@ -272,3 +272,28 @@ def test_the_parity_report_is_strict_json_when_values_are_not_finite(
     text = (tmp_path / "rnn.parity.json").read_text()
     data = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in the report"))
     assert data["non_finite"]  # the infinite max_rel, said as a note
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("zoo.config", "{not json", "metadata 'zoo.config' is not valid JSON"),
+        ("zoo.weights", '{"kind": "random"}', "metadata 'zoo.weights': Malformed weights"),
+        ("zoo.io", '{"inputs": {}}', "metadata 'zoo.io' lacks input_names/output_names"),
+    ],
+)
+def test_verify_names_malformed_metadata_in_one_line(
+    invoke: Any, tmp_path: Path, key: str, value: str, message: str
+) -> None:
+    import onnx
+
+    assert invoke("export", "rnn", "--onnx", "--out", str(tmp_path)).exit_code == 0
+    path = tmp_path / "rnn.onnx"
+    model = onnx.load(str(path))
+    for prop in model.metadata_props:
+        if prop.key == key:
+            prop.value = value
+    onnx.save(model, str(path))
+    result = invoke("verify", str(path))
+    assert result.exit_code == 1 and message in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
