@@ -13,7 +13,8 @@ from typing import Any
 from zoo._contract import IOContract
 from zoo._spec import Exporter
 from zoo.catalog._source import SourceModel
-from zoo.parity._check import Reference, Runner, check_runner
+from zoo.export._job import export_contract
+from zoo.parity._check import Reference, Runner, check_runner, references
 from zoo.parity._report import OutputCheck, ParityReport
 
 Progress = Callable[[str], None]
@@ -67,6 +68,26 @@ def prove(
     if exporter.task_metric:
         _judge_by_task(report, source, contract, runner, judge, progress)
     return report
+
+
+def prove_artifact(
+    source: SourceModel,
+    exporter: Exporter,
+    runner: Runner,
+    *,
+    lengths: bool,
+    artifact: str,
+    atol: float | None = None,
+    rtol: float | None = None,
+    judge: TaskJudge = DEFAULT_JUDGE,
+) -> ParityReport:
+    """`prove` on the default parity cases of `source`'s export contract (with the `lengths`
+    input when the artifact takes it): what `zoo verify` and `zoo predict --runtime onnx`
+    run on a file they did not just export."""
+    contract = export_contract(source, lengths)
+    refs = references(source.module, contract)
+    return prove(source, exporter, runner, contract, refs, artifact=artifact, atol=atol,
+                 rtol=rtol, judge=judge)  # fmt: skip
 
 
 def _judge_by_task(

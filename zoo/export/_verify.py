@@ -16,12 +16,10 @@ from zoo._errors import ZooError
 from zoo._spec import Exporter
 from zoo.catalog._source import SourceModel, from_checkpoint, seeded
 from zoo.checkpoint._provenance import CheckpointWeights, RandomWeights
-from zoo.export._job import export_contract
 from zoo.export._metadata import ArtifactMetadata
 from zoo.export._pipeline import first_line
-from zoo.export._proof import DEFAULT_JUDGE, TaskJudge, prove
+from zoo.export._proof import DEFAULT_JUDGE, TaskJudge, prove_artifact
 from zoo.export._runtime import check_provider, use_provider
-from zoo.parity._check import references
 from zoo.parity._report import ParityReport
 
 
@@ -113,8 +111,7 @@ def verify_artifact(
     except Exception as exc:
         raise ZooError(f"Cannot read {str(path)!r} as {exporter.name}: {first_line(exc)}") from None
     source = source_from_metadata(app, meta, checkpoint)
-    contract = export_contract(source, LENGTHS in ArtifactMetadata.read(meta).input_names)
-    refs = references(source.module, contract)
+    lengths = LENGTHS in ArtifactMetadata.read(meta).input_names
     try:
         with use_provider(ort_provider):
             runner = exporter.load(path)
@@ -122,7 +119,7 @@ def verify_artifact(
         raise
     except Exception as exc:
         raise ZooError(f"Cannot load {str(path)!r} as {exporter.name}: {first_line(exc)}") from None
-    return prove(
-        source, exporter, runner, contract, refs, artifact=str(path), atol=atol, rtol=rtol,
+    return prove_artifact(
+        source, exporter, runner, lengths=lengths, artifact=str(path), atol=atol, rtol=rtol,
         judge=judge,
     )  # fmt: skip

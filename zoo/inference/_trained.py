@@ -164,15 +164,11 @@ def _prove_bound(
     trained: TrainedModel, exporter: Exporter, runner: Any, path: Path, lengths: bool
 ) -> None:
     """ZooError unless the artifact's runner computes what the checkpoint's model computes."""
-    from zoo.export._job import export_contract
-    from zoo.export._proof import TaskJudge, prove
-    from zoo.parity._check import references
+    from zoo.export._proof import TaskJudge, prove_artifact
 
-    contract = export_contract(trained.source, lengths)
-    refs = references(trained.source.module, contract)
     judge = TaskJudge(accept_elementwise=True)  # the claim already matched; numbers decide
-    report = prove(trained.source, exporter, runner, contract, refs, artifact=str(path),
-                   judge=judge)  # fmt: skip
+    report = prove_artifact(trained.source, exporter, runner, lengths=lengths,
+                            artifact=str(path), judge=judge)  # fmt: skip
     if not report.passed:
         first = report.failures[0]
         raise ZooError(
