@@ -218,9 +218,9 @@ def predict(
         split = _labelled(trained, source, None, None)
         # A registered source's rows: the target's index in the series, or the sample's
         # in the test file; a built-in task's: the index of the test sequence.
-        rows = split.rows if spec.kind == "source" and split.rows is not None else None
+        source_rows = split.rows if spec.kind == "source" else None
+        rows = np.arange(len(split)) if source_rows is None else source_rows
         x, y = split.x, split.y
-        rows = np.arange(len(split)) if rows is None else rows
         known = np.ones(len(split), dtype=bool)
         lengths, truth_values = _tensor(split), None
     if predictor is None:
