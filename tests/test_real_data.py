@@ -20,6 +20,7 @@ import pytest
 import zoo
 from zoo.data._baselines import autoregressive, baselines
 from zoo.data._forecast import interpolate
+from zoo.data._load import reload_dataset
 
 HAVE = {name: importlib.util.find_spec(name) is not None for name in ("statsmodels", "sktime")}
 needs_statsmodels = pytest.mark.skipif(not HAVE["statsmodels"], reason="statsmodels absent")
@@ -205,3 +206,17 @@ def test_baseline_command(invoke: Any) -> None:
     assert all(b["metric"] == "mse" for b in data["baselines"])
     refused = invoke("baseline", "sine")
     assert refused.exit_code == 1 and "No baseline for 'sine'" in refused.output
+
+
+@needs_statsmodels
+def test_a_models_own_split_is_rebuilt_for_its_baselines(plugins: zoo.Plugins) -> None:
+    """What a model card needs: the baselines on the split recorded in the model's spec."""
+    trained = _load("statsmodels:sunspots", plugins, window=12, horizon=2)
+    spec = zoo.DataSpec.from_dict(json.loads(json.dumps(trained.spec.to_dict())))
+    again = reload_dataset(spec, plugins.datasets)
+    assert again.spec == trained.spec and again.series is not None
+    assert (again.series.horizon, again.test is not None) == (2, True)
+    assert baselines(again) == baselines(trained)
+    builtin = zoo.DataSpec("builtin", "sine", "regression", 1, 1, 50)
+    with pytest.raises(zoo.DataError, match="only those"):
+        reload_dataset(builtin, plugins.datasets)
