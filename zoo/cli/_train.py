@@ -117,7 +117,15 @@ def add_train_commands(cli: click.Group) -> None:
         help="Architecture config override, e.g. hidden_size=64 (repeatable).",
     )
     @click.option(
-        "--resume", is_flag=True, help="Continue the run in --out after its last completed epoch."
+        "--resume",
+        is_flag=True,
+        help="Continue the run in --out after its last completed epoch (an error if there is "
+        "none).",
+    )
+    @click.option(
+        "--resume-if-exists",
+        is_flag=True,
+        help="Like --resume when --out holds a run; otherwise start a new one there.",
     )
     @click.option(
         "--nproc",
@@ -149,6 +157,7 @@ def add_train_commands(cli: click.Group) -> None:
         out: Path | None,
         assignments: tuple[str, ...],
         resume: bool,
+        resume_if_exists: bool,
         nproc: int | None,
         as_json: bool,
     ) -> None:
@@ -178,6 +187,9 @@ def add_train_commands(cli: click.Group) -> None:
         overrides = parse_assignments(assignments)
         with rank_errors(world):
             resolved = app.resolve(name, overrides)  # unknown names and keys fail before data
+        if world is None and resume and not resume_if_exists:
+            check_resumable(out)
+        resume = resume or resume_if_exists
         if world is None and nproc is not None and nproc > 1:
             from zoo.train._launch import launch_training
 
@@ -201,7 +213,10 @@ def add_train_commands(cli: click.Group) -> None:
         settings = TrainSettings(epochs, batch_size, lr, seed, device, clip)
         try:
             with rank_errors(world):
-                trained = _train(world, resolved, overrides, source, options, settings, out, resume)
+                trained = _train(
+                    world, resolved, overrides, source, options, settings, out, resume,
+                    resume_if_exists,
+                )  # fmt: skip
         except PeerFailed:
             wait_for_rank_0()  # rank 0 says what went wrong
             ctx.exit(1)
@@ -219,6 +234,15 @@ def add_train_commands(cli: click.Group) -> None:
         click.echo(f"checkpoint: {result.out} (sha256 {result.checkpoint.sha256})")
 
 
+def check_resumable(out: Path) -> None:
+    """`--resume` into a folder without a run is a usage error (exit 2): it names the folder."""
+    from zoo.checkpoint._train_state import has_train_state
+    from zoo.train._run import nothing_to_resume
+
+    if not has_train_state(out):
+        raise click.UsageError(nothing_to_resume(out))
+
+
 def _train(
     world: World | None,
     resolved: ResolvedModel,
@@ -228,6 +252,7 @@ def _train(
     settings: TrainSettings,
     out: Path,
     resume: bool,
+    fresh_if_missing: bool,
 ) -> tuple[TrainResult, str] | None:
     """Load the data and train, alone or as one process of a torchrun job (`world`); the
     result and the data's description, or None on ranks other than 0."""
@@ -242,6 +267,6 @@ def _train(
         reporter = _ProgressBar() if group is None or group.rank == 0 else Reporter()
         result = run_training(
             resolved.arch, config, dataset, settings, out, name=name, resume=resume,
-            plot=True, reporter=reporter, group=group,
+            plot=True, reporter=reporter, group=group, fresh_if_missing=fresh_if_missing,
         )  # fmt: skip
     return (result, dataset.spec.describe()) if result is not None else None

@@ -34,6 +34,7 @@ from zoo._fs import Locked, ensure_dir, hold_lock
 from zoo._spec import Architecture, Config
 from zoo.checkpoint._format import checkpoint_files
 from zoo.checkpoint._train_state import (
+    STATE_DIR,
     TrainState,
     has_train_state,
     load_train_state,
@@ -153,6 +154,7 @@ def train_model(
     resume: bool = False,
     plot: bool = True,
     reporter: Reporter | None = None,
+    fresh_if_missing: bool = False,
 ) -> TrainResult:
     """Train `arch` at `config` on `dataset`; the best epoch's checkpoint goes to `out`.
 
@@ -161,7 +163,7 @@ def train_model(
     """
     result = run_training(
         arch, config, dataset, settings, out, name=name, resume=resume, plot=plot,
-        reporter=reporter or Reporter(), group=None,
+        reporter=reporter or Reporter(), group=None, fresh_if_missing=fresh_if_missing,
     )  # fmt: skip
     assert result is not None, "a single process always writes"
     return result
@@ -179,11 +181,15 @@ def run_training(
     plot: bool,
     reporter: Reporter,
     group: Group | None,
+    fresh_if_missing: bool = False,
 ) -> TrainResult | None:
     """`train_model`, or with `group` this rank's part of a distributed run: every rank
     calls it with the same arguments (the same data, in particular); only rank 0 reads
     `out` (for `--resume`) and writes to it, so `out` need not be shared. None on the ranks
-    that write nothing."""
+    that write nothing.
+
+    `resume` with no run in `out` is an error (a typo in the folder would cost a whole run),
+    unless `fresh_if_missing` (`--resume-if-exists`): then a new run starts there."""
     import torch
 
     check_lengths_support(arch, dataset)
@@ -197,8 +203,10 @@ def run_training(
     with contextlib.ExitStack() as held:  # the run lock, from the checks to the last write
 
         def prepare() -> TrainState | None:
+            if resume and not fresh_if_missing and not has_train_state(out):
+                raise ZooError(nothing_to_resume(out))  # before the lock creates `out`
             held.enter_context(run_lock(out))
-            return _prepare(out, resume, settings, fingerprint, reporter)
+            return _prepare(out, resume, settings, fingerprint, reporter, fresh_if_missing)
 
         if group is None:
             state = prepare()
@@ -242,12 +250,15 @@ def _prepare(
     settings: TrainSettings,
     fingerprint: dict[str, Any],
     reporter: Reporter,
+    fresh_if_missing: bool,
 ) -> TrainState | None:
     """Check `out` and, for `--resume`, load its train state and check that it fits."""
     check_out(out, resume)
     state = load_train_state(out) if resume and has_train_state(out) else None
     if resume and state is None:
-        reporter.note(f"no train_state in {out}: starting from epoch 1")
+        if not fresh_if_missing:
+            raise ZooError(nothing_to_resume(out))
+        reporter.note(f"--resume-if-exists: no run in {out} to resume; starting at epoch 1")
     if state is not None:
         if state.epoch > settings.epochs:
             raise ZooError(
@@ -262,6 +273,15 @@ def _prepare(
             )
     ensure_dir(out)
     return state
+
+
+def nothing_to_resume(out: Path) -> str:
+    """The error for `--resume` into a folder that holds no run to continue."""
+    where = "does not exist" if not out.exists() else f"has no {STATE_DIR}/ to continue from"
+    return (
+        f"--resume: no run to resume: {str(out)!r} {where}. Check --out (the folder of the "
+        "run to continue), or pass --resume-if-exists to start a new run there when none exists."
+    )
 
 
 def _packed(state: TrainState | None) -> bytes | None:
