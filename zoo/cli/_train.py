@@ -177,6 +177,7 @@ def add_train_commands(cli: click.Group) -> None:
         zoo train lstm --data adding --nproc 2          # 2 processes, batch 32 each
         torchrun --nproc-per-node 2 -m zoo train lstm --data adding
         """
+        from zoo.cli._stopped import stop_on_ctrl_c
         from zoo.inference._metrics import format_metrics
         from zoo.train._distributed import PeerFailed, World, rank_errors, wait_for_rank_0
         from zoo.train._settings import TrainSettings
@@ -193,7 +194,8 @@ def add_train_commands(cli: click.Group) -> None:
         if world is None and nproc is not None and nproc > 1:
             from zoo.train._launch import launch_training
 
-            launch_training(ctx.meta[ARGV], nproc, batch_size, device, out, resume)
+            with stop_on_ctrl_c(ctx, out, epochs, speak=True):
+                launch_training(ctx.meta[ARGV], nproc, batch_size, device, out, resume)
             return
         if world is not None and nproc not in (None, world.local_world_size):
             raise click.UsageError(
@@ -212,7 +214,10 @@ def add_train_commands(cli: click.Group) -> None:
         )
         settings = TrainSettings(epochs, batch_size, lr, seed, device, clip)
         try:
-            with rank_errors(world):
+            with (
+                rank_errors(world),
+                stop_on_ctrl_c(ctx, out, epochs, world is None or world.rank == 0),
+            ):
                 trained = _train(
                     world, resolved, overrides, source, options, settings, out, resume,
                     resume_if_exists,
