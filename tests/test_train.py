@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -374,16 +375,25 @@ def test_resume_with_fewer_epochs_than_done_is_refused(invoke: Any, tmp_path: Pa
     assert "already completed 2 epochs, more than --epochs 1. Pass --epochs 2" in result.output
 
 
-def test_progress_bar_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
-    from zoo.cli._train import _ProgressBar
+def test_progress_bar_on_a_terminal() -> None:
+    """The live bar shows the epoch out of the total and the time left (tests/test_output.py
+    checks widths, redraws, NO_COLOR and pipes)."""
+    import io
+
+    from zoo.cli._output import console_for
+    from zoo.cli._progress import TrainingProgress
     from zoo.train._settings import EpochRecord
 
-    bar = _ProgressBar()
-    bar.live = True
-    bar.step(2, 640, 1280, 0.123456, 25000.0)
-    bar.epoch_end(5, EpochRecord(2, 0.1, {"loss": 0.2, "mse": 0.2}, 25000.0, 0.05, True))
-    err = capsys.readouterr().err
-    assert "\repoch 2 [############------------] 640/1280  loss 0.1235  25,000 samples/s" in err
-    assert err.endswith(
+    raw = io.StringIO()
+    with TrainingProgress(console_for(raw, width=120, force_terminal=True)) as bar:
+        bar.start(5, 1, 1280)
+        bar.step(2, 640, 1280, 0.123456, 25000.0)
+        bar.epoch_end(5, EpochRecord(2, 0.1, {"loss": 0.2, "mse": 0.2}, 25000.0, 0.05, True))
+    err = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw.getvalue())
+    assert (
+        "epoch 2/5 [###############---------------] 640/1,280  loss 0.1235  25,000/s  ETA " in err
+    )
+    assert (
         "epoch 2/5  train_loss 0.1  val_loss 0.2  val_mse 0.2  25,000 samples/s  0.1 s  *best\n"
+        in err
     )

@@ -7,7 +7,7 @@ Nothing heavy is imported at module level (torch and numpy load inside the comma
 
 from __future__ import annotations
 
-import sys
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,7 @@ import click
 from zoo._spec import parse_assignments
 from zoo.cli._common import ARGV, echo_json, json_option, session
 from zoo.cli._options import DATA_HELP, csv_options, parse_features, size_options
+from zoo.cli._output import quiet_option
 from zoo.data._spec import DataOptions
 from zoo.train._reporter import Reporter
 
@@ -23,55 +24,7 @@ if TYPE_CHECKING:
     from zoo._spec import Config
     from zoo.catalog._session import ResolvedModel
     from zoo.train._distributed import World
-    from zoo.train._settings import EpochRecord, TrainResult, TrainSettings
-
-
-class _ProgressBar(Reporter):
-    """A zoo.train._reporter.Reporter that draws on stderr: a live bar on a terminal, else one line
-    per epoch."""
-
-    WIDTH = 24
-
-    def __init__(self) -> None:
-        # click.echo(err=True) writes to sys.stderr (CliRunner swaps it in tests);
-        # click.get_text_stream is deprecated in click 8.5.
-        self.live = sys.stderr.isatty()
-        self.drawn = False
-
-    def _clear(self) -> None:
-        if self.drawn:
-            click.echo("\r\033[K", nl=False, err=True)
-            self.drawn = False
-
-    def start(self, epochs: int, first: int, samples: int) -> None:
-        pass
-
-    def step(self, epoch: int, done: int, total: int, loss: float, samples_per_s: float) -> None:
-        if not self.live:
-            return
-        filled = round(self.WIDTH * done / total)
-        bar = "#" * filled + "-" * (self.WIDTH - filled)
-        line = (
-            f"\repoch {epoch} [{bar}] {done}/{total}  loss {loss:.4g}  "
-            f"{samples_per_s:,.0f} samples/s"
-        )
-        click.echo(line + "\033[K", nl=False, err=True)
-        self.drawn = True
-
-    def epoch_end(self, epochs: int, record: EpochRecord) -> None:
-        from zoo.inference._metrics import format_metrics
-
-        self._clear()
-        click.echo(
-            f"epoch {record.epoch}/{epochs}  train_loss {record.train_loss:.4g}  "
-            f"{format_metrics(record.val, 'val_')}  {record.samples_per_s:,.0f} samples/s  "
-            f"{record.seconds:.1f} s{'  *best' if record.best else ''}",
-            err=True,
-        )
-
-    def note(self, message: str) -> None:
-        self._clear()
-        click.echo(f"note: {message}", err=True)
+    from zoo.train._settings import TrainResult, TrainSettings
 
 
 def add_train_commands(cli: click.Group) -> None:
@@ -134,6 +87,7 @@ def add_train_commands(cli: click.Group) -> None:
         "gloo on CPU, nccl with one GPU each on CUDA). --batch-size stays the global batch, "
         "a multiple of N. Leave it out under torchrun. See docs/distributed.md.",
     )
+    @quiet_option
     @json_option
     @click.pass_context
     def train(
@@ -159,6 +113,7 @@ def add_train_commands(cli: click.Group) -> None:
         resume: bool,
         resume_if_exists: bool,
         nproc: int | None,
+        quiet: bool,
         as_json: bool,
     ) -> None:
         """Train model NAME on --data and save the best epoch's checkpoint.
@@ -220,7 +175,7 @@ def add_train_commands(cli: click.Group) -> None:
             ):
                 trained = _train(
                     world, resolved, overrides, source, options, settings, out, resume,
-                    resume_if_exists,
+                    resume_if_exists, quiet,
                 )  # fmt: skip
         except PeerFailed:
             wait_for_rank_0()  # rank 0 says what went wrong
@@ -231,11 +186,12 @@ def add_train_commands(cli: click.Group) -> None:
         if as_json:
             echo_json(result.to_dict())
             return
-        click.echo(
-            f"{name} on {data}: best epoch {result.best_epoch}/{epochs}  "
-            f"{format_metrics(result.best, 'val_')}  {result.samples_per_s:,.0f} samples/s"
-            + (f" ({result.processes} processes)" if result.processes > 1 else "")
-        )
+        if not quiet:
+            click.echo(
+                f"{name} on {data}: best epoch {result.best_epoch}/{epochs}  "
+                f"{format_metrics(result.best, 'val_')}  {result.samples_per_s:,.0f} samples/s"
+                + (f" ({result.processes} processes)" if result.processes > 1 else "")
+            )
         click.echo(f"checkpoint: {result.out} (sha256 {result.checkpoint.sha256})")
 
 
@@ -258,9 +214,12 @@ def _train(
     out: Path,
     resume: bool,
     fresh_if_missing: bool,
+    quiet: bool,
 ) -> tuple[TrainResult, str] | None:
     """Load the data and train, alone or as one process of a torchrun job (`world`); the
     result and the data's description, or None on ranks other than 0."""
+    from zoo.cli._output import make_console
+    from zoo.cli._progress import TrainingProgress
     from zoo.data._load import load_dataset
     from zoo.train._distributed import process_group
     from zoo.train._run import model_config, run_training
@@ -269,9 +228,12 @@ def _train(
     config = model_config(resolved.arch, resolved.config, overrides, dataset)
     name = resolved.entry.name
     with process_group(world, settings.device) as group:
-        reporter = _ProgressBar() if group is None or group.rank == 0 else Reporter()
-        result = run_training(
-            resolved.arch, config, dataset, settings, out, name=name, resume=resume,
-            plot=True, reporter=reporter, group=group, fresh_if_missing=fresh_if_missing,
-        )  # fmt: skip
+        speaks = group is None or group.rank == 0
+        progress = TrainingProgress(make_console(stderr=True), quiet) if speaks else None
+        with progress if progress is not None else contextlib.nullcontext():
+            result = run_training(
+                resolved.arch, config, dataset, settings, out, name=name, resume=resume,
+                plot=True, reporter=progress or Reporter(), group=group,
+                fresh_if_missing=fresh_if_missing,
+            )  # fmt: skip
     return (result, dataset.spec.describe()) if result is not None else None
