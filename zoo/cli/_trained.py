@@ -156,12 +156,14 @@ def add_trained_commands(cli: click.Group) -> None:
         """Draw a trained model: hidden state over time, predictions vs truth.
 
         Writes hidden.png (the hidden state of the first sequence, units by time steps)
-        and, for regression, predictions.png. Needs matplotlib (pip install 'zoo-rnn[plot]').
+        and, for regression, predictions.png (on the training CSV, the start of the
+        validation windows marked) or, for classification, confusion.png (true against
+        predicted class). Needs matplotlib (pip install 'zoo-rnn[plot]').
 
         \b
         zoo inspect --checkpoint runs/lstm --data sine --out plots/
         """
-        from zoo.inference._trained import inspect as run_inspect
+        from zoo.inference._inspect import inspect as run_inspect
 
         trained = _load(ctx, name, checkpoint)
         written = run_inspect(trained, source, out, seed=seed, seq_len=seq_len)

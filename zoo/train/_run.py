@@ -13,6 +13,7 @@ Output directory (`out`)::
     metrics.json                     every epoch's losses and metrics, the best epoch
     train_state/                     what --resume needs (zoo.train_state)
     loss.png                         loss curves, when matplotlib is installed
+    accuracy.png                     classification: validation accuracy per epoch (idem)
     .zoo-train.lock                  while a run trains there (`run_lock`)
 
 One run at a time per folder: a run holds the folder's lock from its start-up checks to its
@@ -45,7 +46,7 @@ from zoo.data._spec import CLASSIFICATION, Dataset
 from zoo.train._dist_loop import DistributedLoop
 from zoo.train._loop import Loop
 from zoo.train._reporter import Reporter
-from zoo.train._settings import DEVICES, LOSS_PLOT, TrainResult, TrainSettings
+from zoo.train._settings import ACCURACY_PLOT, DEVICES, LOSS_PLOT, TrainResult, TrainSettings
 
 if TYPE_CHECKING:
     from zoo.train._distributed import Group
@@ -230,7 +231,7 @@ def run_training(
             loop.run()
         if not loop.writes:
             return None
-        plots = _plot_losses(loop.history, out, reporter) if plot else []
+        plots = _plot_losses(loop.history, out, dataset.spec.task, reporter) if plot else []
     return TrainResult(
         out=out,
         checkpoint=loop.checkpoint,
@@ -298,7 +299,10 @@ def check_lengths_support(arch: Architecture, dataset: Dataset) -> None:
         )
 
 
-def _plot_losses(history: list[dict[str, Any]], out: Path, reporter: Reporter) -> list[Path]:
+def _plot_losses(
+    history: list[dict[str, Any]], out: Path, task: str, reporter: Reporter
+) -> list[Path]:
+    """loss.png, and for classification accuracy.png (validation accuracy per epoch)."""
     from zoo.inference import _plots as plots
 
     if not plots.available():
@@ -306,4 +310,7 @@ def _plot_losses(history: list[dict[str, Any]], out: Path, reporter: Reporter) -
         return []
     path = out / LOSS_PLOT
     plots.loss_curves(history, path)
-    return [path]
+    written = [path]
+    if task == CLASSIFICATION:
+        written.append(plots.accuracy_curve(history, out / ACCURACY_PLOT))
+    return written

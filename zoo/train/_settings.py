@@ -11,6 +11,7 @@ from zoo.checkpoint._format import Checkpoint
 
 METRICS_FILE = "metrics.json"
 LOSS_PLOT = "loss.png"
+ACCURACY_PLOT = "accuracy.png"
 DEVICES = ("cpu", "cuda")
 
 
