@@ -19,7 +19,7 @@ import pytest
 from zoo._tables import format_table
 from zoo.cli._export import PARITY_HEADERS, parity_rows, print_parity_table
 from zoo.cli._output import console_for
-from zoo.cli._progress import TrainingProgress, bar_line, epoch_line
+from zoo.cli._progress import TrainingProgress, bar_line, epoch_line, result_line
 from zoo.parity._report import OutputCheck, ParityReport
 from zoo.train._settings import EpochRecord
 
@@ -221,3 +221,19 @@ def _sha(out: Path) -> str:
     from zoo.checkpoint._format import read_checkpoint
 
     return read_checkpoint(out).sha256
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_result_line_fits_a_terminal_and_is_whole_in_a_pipe(width: int) -> None:
+    from types import SimpleNamespace
+
+    val = {"loss": 0.0123456, "mse": 0.0123456, "mae": 0.0876543, "rel_mse": 0.0234567}
+    result: Any = SimpleNamespace(best_epoch=7, best=val, samples_per_s=12345.6, processes=2)
+    what = "lstm on sine (seq 50, 2000 samples, regression)"
+    whole = result_line(what, 20, result, None)
+    assert whole == (
+        f"{what}: best epoch 7/20  val_loss 0.01235  val_mse 0.01235  val_mae 0.08765  "
+        "val_rel_mse 0.02346  12,346 samples/s (2 processes)"
+    )
+    line = result_line(what, 20, result, width)
+    assert len(line) <= width and line.startswith("lstm on sine")

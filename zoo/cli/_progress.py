@@ -21,7 +21,7 @@ from zoo.cli._output import fit_fields, is_live
 from zoo.train._reporter import Reporter
 
 if TYPE_CHECKING:
-    from zoo.train._settings import EpochRecord
+    from zoo.train._settings import EpochRecord, TrainResult
 
 #: bar_line's arguments but the width: epoch, epochs, done, total, loss, rate, eta.
 BarValues = tuple[int, int, int, int, float, float, "float | None"]
@@ -50,17 +50,44 @@ def epoch_line(epochs: int, record: EpochRecord, width: int | None) -> str:
         (f"epoch {record.epoch}/{epochs}", f"epoch {record.epoch}/{epochs}", 0),
         (f"train_loss {_number(record.train_loss)}", f"loss {_number(record.train_loss)}", 3),
     ]
-    for key, short in METRICS:
-        if key in record.val:
-            value = _number(record.val[key])
-            priority = 0 if key == "loss" else 2 if key in ("rel_mse", "accuracy") else 5
-            fields.append((f"val_{key} {value}", f"{short} {value}", priority))
+    fields += _metric_fields(record.val)
     rate = f"{record.samples_per_s:,.0f}"
     fields.append((f"{rate} samples/s", f"{rate}/s", 4))
     fields.append((f"{record.seconds:.1f} s", f"{record.seconds:.1f}s", 6))
     if record.best:
         fields.append(("*best", "*best", 1))
     return fit_fields(fields, width)
+
+
+def _metric_fields(metrics: dict[str, float]) -> list[tuple[str, str, int]]:
+    """`val_KEY VALUE` fields of the validation metrics; the loss is never dropped, the
+    relative error and accuracy late, the absolute errors first."""
+    fields = []
+    for key, short in METRICS:
+        if key in metrics:
+            value = _number(metrics[key])
+            priority = 0 if key == "loss" else 2 if key in ("rel_mse", "accuracy") else 5
+            fields.append((f"val_{key} {value}", f"{short} {value}", priority))
+    return fields
+
+
+def result_line(what: str, epochs: int, result: TrainResult, width: int | None) -> str:
+    """'lstm on sine (...): best epoch 7/20  val_loss ...  1,234 samples/s', fitted to
+    `width` (None: whole)."""
+    processes = f" ({result.processes} processes)" if result.processes > 1 else ""
+    rate = f"{result.samples_per_s:,.0f}"
+    return fit_fields(
+        [
+            (
+                f"{what}: best epoch {result.best_epoch}/{epochs}",
+                f"{what}: best {result.best_epoch}/{epochs}",
+                0,
+            ),
+            *_metric_fields(result.best),
+            (f"{rate} samples/s{processes}", f"{rate}/s{processes}", 4),
+        ],
+        width,
+    )
 
 
 def bar_line(

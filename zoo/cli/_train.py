@@ -132,8 +132,9 @@ def add_train_commands(cli: click.Group) -> None:
         zoo train lstm --data adding --nproc 2          # 2 processes, batch 32 each
         torchrun --nproc-per-node 2 -m zoo train lstm --data adding
         """
+        from zoo.cli._output import make_console
+        from zoo.cli._progress import result_line
         from zoo.cli._stopped import stop_on_ctrl_c
-        from zoo.inference._metrics import format_metrics
         from zoo.train._distributed import PeerFailed, World, rank_errors, wait_for_rank_0
         from zoo.train._settings import TrainSettings
 
@@ -187,11 +188,9 @@ def add_train_commands(cli: click.Group) -> None:
             echo_json(result.to_dict())
             return
         if not quiet:
-            click.echo(
-                f"{name} on {data}: best epoch {result.best_epoch}/{epochs}  "
-                f"{format_metrics(result.best, 'val_')}  {result.samples_per_s:,.0f} samples/s"
-                + (f" ({result.processes} processes)" if result.processes > 1 else "")
-            )
+            console = make_console()
+            width = console.width if console.is_terminal else None
+            click.echo(result_line(f"{name} on {data}", epochs, result, width))
         click.echo(f"checkpoint: {result.out} (sha256 {result.checkpoint.sha256})")
 
 
