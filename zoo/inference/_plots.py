@@ -154,7 +154,7 @@ def accuracy_curve(history: Sequence[dict[str, Any]], path: Path) -> Path:
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy")
     ax.set_title("Validation accuracy")
-    ax.legend(loc="lower right", framealpha=0.9)
+    _legend_outside(ax)
     return _save(fig, path)
 
 
