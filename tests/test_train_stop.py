@@ -4,6 +4,7 @@ that continues the run, exit status 130 (not click's bare "Aborted!"; issue 18).
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from pathlib import Path
 from typing import Any
@@ -61,3 +62,34 @@ def test_ctrl_c_before_any_epoch_was_saved_says_there_is_nothing_to_resume(
     assert result.exit_code == 130, result.output
     assert f"before any epoch was saved: nothing to resume in {out}" in result.stderr
     assert "--resume" not in result.stderr
+
+
+def test_ctrl_c_under_nproc_is_reported_once_by_the_launcher(
+    invoke: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """torch's elastic agent turns Ctrl-C into SignalException; the launcher reports it (the
+    workers, marked by ZOO_TRAIN_LAUNCHED, keep quiet)."""
+    import signal
+
+    import torch.distributed.run
+    from torch.distributed.elastic.multiprocessing import SignalException
+
+    from zoo.cli._train import speaks_for_the_run
+    from zoo.train._launch import LAUNCHED_VARIABLE
+
+    seen = {}
+
+    def run(args: Any) -> None:
+        seen["launched"] = LAUNCHED_VARIABLE in os.environ
+        raise SignalException("got SIGINT", sigval=signal.SIGINT)
+
+    monkeypatch.setattr(torch.distributed.run, "run", run)
+    out = tmp_path / "run"
+    result = invoke("train", "lstm", *TINY, "--epochs", "2", "--nproc", "2", "--out", str(out))
+    assert result.exit_code == 130, result.output
+    assert seen == {"launched": True}
+    assert f"before any epoch was saved: nothing to resume in {out}" in result.stderr
+    rank0: Any = type("World", (), {"rank": 0})()
+    assert speaks_for_the_run(None) and speaks_for_the_run(rank0)
+    monkeypatch.setenv(LAUNCHED_VARIABLE, "1")
+    assert speaks_for_the_run(None) and not speaks_for_the_run(rank0)

@@ -172,7 +172,7 @@ def add_train_commands(cli: click.Group) -> None:
         try:
             with (
                 rank_errors(world),
-                stop_on_ctrl_c(ctx, out, epochs, world is None or world.rank == 0),
+                stop_on_ctrl_c(ctx, out, epochs, speaks_for_the_run(world)),
             ):
                 trained = _train(
                     world, resolved, overrides, source, options, settings, out, resume,
@@ -192,6 +192,16 @@ def add_train_commands(cli: click.Group) -> None:
             width = console.width if console.is_terminal else None
             click.echo(result_line(f"{name} on {data}", epochs, result, width))
         click.echo(f"checkpoint: {result.out} (sha256 {result.checkpoint.sha256})")
+
+
+def speaks_for_the_run(world: World | None) -> bool:
+    """Whether this process reports a Ctrl-C: alone, or rank 0 under plain torchrun (under
+    `zoo train --nproc`, the launcher does)."""
+    import os
+
+    from zoo.train._launch import LAUNCHED_VARIABLE
+
+    return world is None or (world.rank == 0 and not os.environ.get(LAUNCHED_VARIABLE))
 
 
 def check_resumable(out: Path) -> None:
