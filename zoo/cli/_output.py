@@ -17,11 +17,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 import click
 
-from zoo._tables import GAP, Drop, Narrow, fit_columns, fitted_rows
+from zoo._tables import GAP, Drop, Narrow, crop, fit_columns, fitted_rows
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -103,8 +103,6 @@ def fit_fields(fields: Sequence[tuple[str, str, int]], width: int | None, sep: s
     """One line of `(long, short, priority)` fields that fits `width`: the long forms if they
     fit, else the short ones (single spaces), then without the fields of lowest priority (a
     higher number goes first; 0 is never dropped), then cut with an ellipsis."""
-    from zoo._tables import crop
-
     line = sep.join(f[0] for f in fields)
     if width is None or len(line) <= width:
         return line
@@ -116,11 +114,3 @@ def fit_fields(fields: Sequence[tuple[str, str, int]], width: int | None, sep: s
         kept = [f for f in kept if f[2] != priority]
         line = " ".join(f[1] for f in kept)
     return crop(line, width)
-
-
-def echo_line(console: Console | None, line: str, **style: Any) -> None:
-    """Print one line on `console` (cut to its width), or with click when there is none."""
-    if console is None:
-        click.echo(line, err=True)
-    else:
-        console.print(line, crop=True, soft_wrap=False, no_wrap=True, overflow="ellipsis", **style)
