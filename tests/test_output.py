@@ -237,3 +237,18 @@ def test_the_result_line_fits_a_terminal_and_is_whole_in_a_pipe(width: int) -> N
     )
     line = result_line(what, 20, result, width)
     assert len(line) <= width and line.startswith("lstm on sine")
+
+
+def test_fitting_steps_apply_in_order_only_while_too_wide() -> None:
+    from zoo._tables import Drop, Narrow, crop, fit_columns
+
+    headers, rows = ("A", "PATH", "OK"), [("x" * 10, "some/folder/file.onnx", "pass")]
+    whole = {0: 10, 1: 21, 2: 4}
+    assert fit_columns(headers, rows, 39, [Drop("A")]) == whole  # fits: nothing applies
+    # A Narrow wider than the column never widens it; the next step then applies.
+    assert fit_columns(headers, rows, 38, [Narrow("OK", 12), Drop("A")]) == {1: 21, 2: 4}
+    assert fit_columns(headers, rows, 30, [Narrow("PATH", 8)]) == {0: 10, 1: 12, 2: 4}
+    assert fit_columns(headers, rows, 10, [Narrow("PATH", 8)]) == {0: 10, 1: 8, 2: 4}
+    assert crop("some/folder/file.onnx", 12, keep_end=True) == "…r/file.onnx"
+    assert crop("some/folder/file.onnx", 12) == "some/folder…"
+    assert crop("pass", 4) == "pass"
