@@ -15,7 +15,7 @@ import pytest
 
 from zoo.data._csv import validation_windows
 from zoo.inference import _plots as plots
-from zoo.inference._inspect import confusion_counts
+from zoo.inference._metrics import confusion_counts
 
 PNG = b"\x89PNG\r\n\x1a\n"
 TINY = (
@@ -59,11 +59,17 @@ def test_a_classifier_gets_an_accuracy_curve_and_a_confusion_matrix(
     pytest.importorskip("matplotlib")
     figures = _capture_figures(monkeypatch)
     result = _train(invoke, tmp_path / "c", data="freq")
-    assert sorted(p.name for p in (tmp_path / "c").glob("*.png")) == ["accuracy.png", "loss.png"]
-    assert (tmp_path / "c" / "accuracy.png").read_bytes().startswith(PNG)
+    pictures = ["accuracy.png", "confusion.png", "loss.png"]
+    assert sorted(p.name for p in (tmp_path / "c").glob("*.png")) == pictures
+    assert all((tmp_path / "c" / name).read_bytes().startswith(PNG) for name in pictures)
     (accuracy_axes,) = figures["accuracy.png"].axes
-    history = json.loads((tmp_path / "c" / "metrics.json").read_text())["epochs"]
+    metrics = json.loads((tmp_path / "c" / "metrics.json").read_text())
+    history = metrics["epochs"]
     assert list(accuracy_axes.lines[0].get_ydata()) == [e["val"]["accuracy"] for e in history]
+    # Training's matrix: the best epoch's weights on the validation set, its accuracy.
+    counts = figures["confusion.png"].axes[0].images[0].get_array()
+    assert counts.shape == (4, 4)  # freq: four classes
+    assert counts.trace() / counts.sum() == pytest.approx(metrics["best"]["accuracy"])
     assert "accuracy.png" not in result.stderr
     out = tmp_path / "pictures"
     result = invoke(
@@ -73,7 +79,7 @@ def test_a_classifier_gets_an_accuracy_curve_and_a_confusion_matrix(
     assert sorted(p.name for p in out.iterdir()) == ["confusion.png", "hidden.png"]
     assert (out / "confusion.png").read_bytes().startswith(PNG)
     # The matrix counts every test sequence once; its diagonal is `zoo eval`'s accuracy.
-    counts = figures["confusion.png"].axes[0].images[0].get_array()
+    counts = figures["confusion.png"].axes[0].images[0].get_array()  # inspect's, on test data
     evaluated = invoke("eval", "--checkpoint", str(tmp_path / "c"), "--data", "freq", "--json")
     metrics = json.loads(evaluated.stdout)
     assert counts.sum() == metrics["samples"]

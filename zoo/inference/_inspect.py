@@ -11,14 +11,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from zoo.data._spec import CLASSIFICATION, Split
 from zoo.inference import _plots as plots
+from zoo.inference._metrics import confusion_counts
 from zoo.inference._trained import TrainedModel, labelled_split, predict_split
-
-if TYPE_CHECKING:
-    import numpy as np
 
 
 def inspect(
@@ -79,15 +76,6 @@ def validation_start(trained: TrainedModel, source: str, split: Split) -> int | 
         return None
     held = held_out(spec, split)
     return int(held.rows[0]) if held.rows is not None and len(held.rows) else None
-
-
-def confusion_counts(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
-    """(classes, classes) int64 counts: row = true class, column = predicted class."""
-    import numpy as np
-
-    counts = np.zeros((classes, classes), dtype=np.int64)
-    np.add.at(counts, (truth.astype(np.int64), predicted.astype(np.int64)), 1)
-    return counts
 
 
 def _confusion_plot(trained: TrainedModel, split: Split, path: Path) -> Path:

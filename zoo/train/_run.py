@@ -13,7 +13,8 @@ Output directory (`out`)::
     metrics.json                     every epoch's losses and metrics, the best epoch
     train_state/                     what --resume needs (zoo.train_state)
     loss.png                         loss curves, when matplotlib is installed
-    accuracy.png                     classification: validation accuracy per epoch (idem)
+    accuracy.png, confusion.png      classification: validation accuracy per epoch, and
+                                     the best epoch's confusion matrix (idem)
     .zoo-train.lock                  while a run trains there (`run_lock`)
 
 One run at a time per folder: a run holds the folder's lock from its start-up checks to its
@@ -45,8 +46,9 @@ from zoo.checkpoint._train_state import (
 from zoo.data._spec import CLASSIFICATION, Dataset
 from zoo.train._dist_loop import DistributedLoop
 from zoo.train._loop import Loop
+from zoo.train._pictures import draw_run
 from zoo.train._reporter import Reporter
-from zoo.train._settings import ACCURACY_PLOT, DEVICES, LOSS_PLOT, TrainResult, TrainSettings
+from zoo.train._settings import DEVICES, TrainResult, TrainSettings
 
 if TYPE_CHECKING:
     from zoo.train._distributed import Group
@@ -231,7 +233,7 @@ def run_training(
             loop.run()
         if not loop.writes:
             return None
-        plots = _plot_losses(loop.history, out, dataset.spec.task, reporter) if plot else []
+        plots = draw_run(loop, out, reporter) if plot else []
     return TrainResult(
         out=out,
         checkpoint=loop.checkpoint,
@@ -297,20 +299,3 @@ def check_lengths_support(arch: Architecture, dataset: Dataset) -> None:
             f"{arch.name!r} does not take `lengths` (supports_lengths=False). Train an "
             "architecture that does (rnn, lstm, bilstm, ...) or use fixed-length data."
         )
-
-
-def _plot_losses(
-    history: list[dict[str, Any]], out: Path, task: str, reporter: Reporter
-) -> list[Path]:
-    """loss.png, and for classification accuracy.png (validation accuracy per epoch)."""
-    from zoo.inference import _plots as plots
-
-    if not plots.available():
-        reporter.note(f"loss curves not saved: {plots.MISSING}")
-        return []
-    path = out / LOSS_PLOT
-    plots.loss_curves(history, path)
-    written = [path]
-    if task == CLASSIFICATION:
-        written.append(plots.accuracy_curve(history, out / ACCURACY_PLOT))
-    return written
