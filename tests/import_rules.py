@@ -11,7 +11,7 @@ returns one line per broken rule:
 - private-module: `plugins/`, `exporters/` or `examples/` import a zoo module that is not
   public (`PUBLIC`), or a name that a public module does not list in its `__all__`;
 - private-name: a module imports another module's `_private` name (a name, not a module);
-- heavy-at-import: torch, numpy, onnx or onnxruntime is imported at import time (module
+- heavy-at-import: torch, numpy, onnx, onnxruntime or rich is imported at import time (module
   level, outside TYPE_CHECKING) by what `zoo --help` and `zoo list` load: `zoo.cli` and
   every plugin module, followed through their own import-time imports.
 """
@@ -26,7 +26,7 @@ from pathlib import Path
 #: The public API: what plugins, exporters, examples and docs may import.
 PUBLIC = ("zoo", "zoo.nn", "zoo.export", "zoo.testing", "zoo.cli")
 #: Libraries `zoo --help` / `zoo list` must not import.
-HEAVY = ("torch", "numpy", "onnx", "onnxruntime", "onnxscript")
+HEAVY = ("torch", "numpy", "onnx", "onnxruntime", "onnxscript", "rich")
 #: Where each source folder's modules live once installed.
 PACKAGES = {"zoo": "zoo", "plugins": "zoo.plugins", "exporters": "zoo.exporters"}
 

@@ -107,12 +107,12 @@ def test_plugin_commands_hook(make_plugins: Any, invoke: Any) -> None:
 @pytest.mark.parametrize(
     "args", [["--help"], ["list"], ["list", "--json"], ["plugins"], ["info", "bilstm"]]
 )
-def test_light_commands_import_neither_torch_nor_onnxruntime(args: list[str]) -> None:
+def test_light_commands_import_neither_torch_nor_onnxruntime_nor_rich(args: list[str]) -> None:
     code = (
         "import sys\n"
         "from zoo.cli import main\n"
         f"try:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
-        "heavy = {'torch', 'onnxruntime', 'onnx', 'numpy'}\n"
+        "heavy = {'torch', 'onnxruntime', 'onnx', 'numpy', 'rich'}\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
         "print('HEAVY', heavy)\n"
     )

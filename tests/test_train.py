@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -198,9 +199,44 @@ def test_an_existing_run_is_not_overwritten(invoke: Any, tmp_path: Path) -> None
     assert (tmp_path / "run" / "model.safetensors").read_bytes() == before
 
 
-def test_resume_without_state_starts_fresh(invoke: Any, tmp_path: Path) -> None:
-    result = _train(invoke, tmp_path / "new", "--resume", epochs=1)
-    assert "no train_state in" in result.output and "starting from epoch 1" in result.output
+def test_resume_with_no_run_is_a_usage_error_naming_the_folder(invoke: Any, tmp_path: Path) -> None:
+    """A typo in --out must not silently cost a whole run (issue 18)."""
+    typo = tmp_path / "runz"
+    result = invoke("train", "lstm", *TINY, "--epochs", "1", "--out", str(typo), "--resume")
+    assert result.exit_code == 2, result.output
+    assert f"no run to resume: {str(typo)!r} does not exist" in result.output
+    assert "--resume-if-exists" in result.output
+    assert not typo.exists()
+    (tmp_path / "empty").mkdir()
+    result = invoke(
+        "train", "lstm", *TINY, "--epochs", "1", "--out", str(tmp_path / "empty"), "--resume"
+    )
+    assert result.exit_code == 2 and "has no train_state/ to continue from" in result.output
+
+
+def test_resume_if_exists_starts_fresh_with_a_note_then_resumes(
+    invoke: Any, tmp_path: Path
+) -> None:
+    result = _train(invoke, tmp_path / "new", "--resume-if-exists", epochs=1)
+    assert "--resume-if-exists: no run in" in result.stderr
+    assert "starting at epoch 1" in result.stderr
+    result = _train(invoke, tmp_path / "new", "--resume-if-exists", epochs=2)
+    assert f"resuming {tmp_path / 'new'} after epoch 1 of 2" in result.stderr
+    assert [e["epoch"] for e in _metrics(tmp_path / "new")["epochs"]] == [1, 2]
+
+
+def test_the_library_refuses_resume_with_no_run_too(plugins: zoo.Plugins, tmp_path: Path) -> None:
+    arch = plugins.architecture("lstm")
+    dataset = load_dataset("sine", DataOptions(samples=32, seq_len=6), seed=0)
+    config = model_config(arch, dict(arch.defaults), {"hidden_size": 4}, dataset)
+    settings = TrainSettings(epochs=1, batch_size=16)
+    with pytest.raises(zoo.ZooError, match="no run to resume"):
+        train_model(arch, config, dataset, settings, tmp_path / "none", resume=True)
+    assert not (tmp_path / "none").exists()
+    result = train_model(
+        arch, config, dataset, settings, tmp_path / "none", resume=True, fresh_if_missing=True
+    )
+    assert result.resumed_from is None and result.best_epoch == 1
 
 
 @pytest.mark.parametrize(
@@ -339,16 +375,25 @@ def test_resume_with_fewer_epochs_than_done_is_refused(invoke: Any, tmp_path: Pa
     assert "already completed 2 epochs, more than --epochs 1. Pass --epochs 2" in result.output
 
 
-def test_progress_bar_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
-    from zoo.cli._train import _ProgressBar
+def test_progress_bar_on_a_terminal() -> None:
+    """The live bar shows the epoch out of the total and the time left (tests/test_output.py
+    checks widths, redraws, NO_COLOR and pipes)."""
+    import io
+
+    from zoo.cli._output import console_for
+    from zoo.cli._progress import TrainingProgress
     from zoo.train._settings import EpochRecord
 
-    bar = _ProgressBar()
-    bar.live = True
-    bar.step(2, 640, 1280, 0.123456, 25000.0)
-    bar.epoch_end(5, EpochRecord(2, 0.1, {"loss": 0.2, "mse": 0.2}, 25000.0, 0.05, True))
-    err = capsys.readouterr().err
-    assert "\repoch 2 [############------------] 640/1280  loss 0.1235  25,000 samples/s" in err
-    assert err.endswith(
+    raw = io.StringIO()
+    with TrainingProgress(console_for(raw, width=120, force_terminal=True)) as bar:
+        bar.start(5, 1, 1280)
+        bar.step(2, 640, 1280, 0.123456, 25000.0)
+        bar.epoch_end(5, EpochRecord(2, 0.1, {"loss": 0.2, "mse": 0.2}, 25000.0, 0.05, True))
+    err = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw.getvalue())
+    assert (
+        "epoch 2/5 [###############---------------] 640/1,280  loss 0.1235  25,000/s  ETA " in err
+    )
+    assert (
         "epoch 2/5  train_loss 0.1  val_loss 0.2  val_mse 0.2  25,000 samples/s  0.1 s  *best\n"
+        in err
     )

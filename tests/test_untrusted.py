@@ -134,7 +134,8 @@ def test_sigkilled_training_leaves_a_loadable_or_clearly_incomplete_checkpoint(
     arch = zoo.load_plugins().architecture("lstm")
     for attempt in range(4):
         process = subprocess.Popen(
-            [*args, *(["--resume"] if attempt else [])],
+            # A kill may come before any epoch was saved: continue whatever is there.
+            [*args, *(["--resume-if-exists"] if attempt else [])],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -148,7 +149,7 @@ def test_sigkilled_training_leaves_a_loadable_or_clearly_incomplete_checkpoint(
         elif run.exists():  # no config.json yet: clearly incomplete, and refused as such
             with pytest.raises(zoo.CheckpointError, match="incomplete"):
                 read_checkpoint(run)
-    finished = subprocess.run([*args, "--resume"], capture_output=True, text=True)
+    finished = subprocess.run([*args, "--resume-if-exists"], capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
     metrics = json.loads((run / "metrics.json").read_text())
     assert [e["epoch"] for e in metrics["epochs"]] == [1, 2, 3, 4, 5, 6]

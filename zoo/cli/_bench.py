@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from zoo.cli._common import ARGV, json_option
+from zoo.cli._output import quiet_option
 
 #: The mode flags; one run has one mode.
 MODE_FLAGS = ("--full", "--quick", "--tiny")
@@ -30,10 +31,16 @@ def add_bench_command(cli: click.Group) -> None:
     @click.option(
         "--out", type=click.Path(path_type=Path), help="Also write bench.json and bench.md here."
     )
+    @quiet_option
     @json_option
     @click.pass_context
     def bench(
-        ctx: click.Context, mode: str, sections: tuple[str, ...], out: Path | None, as_json: bool
+        ctx: click.Context,
+        mode: str,
+        sections: tuple[str, ...],
+        out: Path | None,
+        quiet: bool,
+        as_json: bool,
     ) -> None:
         """Measure zoo's speed goals side by side and print medians and ratios.
 
@@ -54,7 +61,9 @@ def add_bench_command(cli: click.Group) -> None:
         if len(given) > 1:
             raise click.UsageError(f"{' and '.join(given)} exclude each other; choose one.")
 
-        result = run_bench(
-            mode, sections or None, out, progress=lambda line: click.echo(line, err=True)
-        )
+        def progress(line: str) -> None:
+            if not quiet:
+                click.echo(line, err=True)
+
+        result = run_bench(mode, sections or None, out, progress=progress)
         click.echo(result.to_json() if as_json else to_text(result), nl=False)

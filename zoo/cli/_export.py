@@ -15,15 +15,39 @@ import click
 
 from zoo._errors import ZooError
 from zoo._spec import parse_assignments
-from zoo._tables import format_table
+from zoo._tables import Drop, Narrow
 from zoo.cli._common import F, echo_json, json_option, session, set_errors
+from zoo.cli._output import quiet_option
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from zoo.parity._report import ParityReport
 
 
-def _parity_table(reports: Sequence[ParityReport]) -> str:
-    rows = []
+#: The parity table's columns.
+PARITY_HEADERS = ("ARTIFACT", "OUTPUT", "CASES", "MAX ABS", "MAX REL", "ATOL", "RTOL", "RESULT")
+#: How the parity table fits a narrow terminal: the verdict keeps its first word ("pass",
+#: "FAIL", "info") whole; the tolerances, then the case count and the relative error go
+#: first; long paths and problems are cut with an ellipsis (the failure lines say it all).
+PARITY_FIT = (
+    Narrow("RESULT", 24),
+    Narrow("ARTIFACT", 32),
+    Drop("RTOL"),
+    Drop("ATOL"),
+    Narrow("ARTIFACT", 24),
+    Drop("CASES"),
+    Narrow("RESULT", 12),
+    Drop("MAX REL"),
+    Narrow("OUTPUT", 12),
+    Narrow("ARTIFACT", 12),
+    Narrow("RESULT", 4),
+)
+
+
+def parity_rows(reports: Sequence[ParityReport]) -> list[tuple[object, ...]]:
+    """The parity table's rows: per artifact, per output, the worst case."""
+    rows: list[tuple[object, ...]] = []
     for report in reports:
         for row in report.rows():
             rows.append(
@@ -38,8 +62,27 @@ def _parity_table(reports: Sequence[ParityReport]) -> str:
                     _verdict(row),
                 )
             )
-    headers = ("ARTIFACT", "OUTPUT", "CASES", "MAX ABS", "MAX REL", "ATOL", "RTOL", "RESULT")
-    return format_table(headers, rows)
+    return rows
+
+
+def print_parity_table(reports: Sequence[ParityReport], console: Console | None = None) -> None:
+    """The parity table on stdout (or `console`), fitted to a terminal's width."""
+    from zoo.cli._output import make_console, print_table
+
+    print_table(
+        console or make_console(),
+        PARITY_HEADERS,
+        parity_rows(reports),
+        PARITY_FIT,
+        style=_verdict_style,
+        keep_end=("ARTIFACT",),
+    )
+
+
+def _verdict_style(header: str, cell: str) -> str | None:
+    if header != "RESULT":
+        return None
+    return "green" if cell == "pass" else "bold red" if cell.startswith("FAIL") else "yellow"
 
 
 def _verdict(row: dict[str, Any]) -> str:
@@ -133,6 +176,7 @@ def add_export_commands(cli: click.Group) -> None:
         "--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Config override."
     )
     @ort_provider_option
+    @quiet_option
     @json_option
     @click.pass_context
     def export(
@@ -152,6 +196,7 @@ def add_export_commands(cli: click.Group) -> None:
         data: Path | None,
         accept_elementwise: bool,
         ort_provider: str,
+        quiet: bool,
         as_json: bool,
     ) -> None:
         """Export model NAME (or --checkpoint DIR) and prove parity with PyTorch.
@@ -197,7 +242,7 @@ def add_export_commands(cli: click.Group) -> None:
             atol=atol,
             rtol=rtol,
             lengths=lengths,
-            progress=lambda line: click.echo(line, err=True),
+            progress=(lambda line: None) if quiet else (lambda line: click.echo(line, err=True)),
             ort_provider=ort_provider,
             judge=TaskJudge(data, accept_elementwise),
         )
@@ -205,7 +250,8 @@ def add_export_commands(cli: click.Group) -> None:
         if as_json:
             echo_json(summary.to_dict())
         else:
-            click.echo(_parity_table(reports))
+            if not quiet:
+                print_parity_table(reports)
             click.echo(f"report: {summary.report_path}")
         errors = [f"{a.exporter}: {a.error}" for a in summary.artifacts if a.error]
         errors += _failure_lines(reports)
@@ -229,6 +275,7 @@ def add_export_commands(cli: click.Group) -> None:
         help="Open TorchScript files, and pt2 files holding more than plain data: loading "
         "them runs code from the file. Only for files you trust.",
     )
+    @quiet_option
     @json_option
     @click.pass_context
     def verify(
@@ -241,6 +288,7 @@ def add_export_commands(cli: click.Group) -> None:
         accept_elementwise: bool,
         ort_provider: str,
         trust_code: bool,
+        quiet: bool,
         as_json: bool,
     ) -> None:
         """Re-run the parity check of an exported ARTIFACT against PyTorch.
@@ -258,7 +306,9 @@ def add_export_commands(cli: click.Group) -> None:
         )
         if as_json:
             echo_json(report.to_dict())
-        else:
-            click.echo(_parity_table([report]))
+        elif not quiet:
+            print_parity_table([report])
+        elif report.passed:
+            click.echo(f"{report.artifact}: parity passed ({len(report.checks)} checks)")
         if not report.passed:
             raise ZooError("Parity failed:\n  " + "\n  ".join(_failure_lines([report])))

@@ -7,7 +7,7 @@ Nothing heavy is imported at module level (torch and numpy load inside the comma
 
 from __future__ import annotations
 
-import sys
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,7 @@ import click
 from zoo._spec import parse_assignments
 from zoo.cli._common import ARGV, echo_json, json_option, session
 from zoo.cli._options import DATA_HELP, csv_options, parse_features, size_options
+from zoo.cli._output import quiet_option
 from zoo.data._spec import DataOptions
 from zoo.train._reporter import Reporter
 
@@ -26,55 +27,7 @@ if TYPE_CHECKING:
     from zoo.catalog._session import ResolvedModel
     from zoo.data._source import DataSource
     from zoo.train._distributed import World
-    from zoo.train._settings import EpochRecord, TrainResult, TrainSettings
-
-
-class _ProgressBar(Reporter):
-    """A zoo.train._reporter.Reporter that draws on stderr: a live bar on a terminal, else one line
-    per epoch."""
-
-    WIDTH = 24
-
-    def __init__(self) -> None:
-        # click.echo(err=True) writes to sys.stderr (CliRunner swaps it in tests);
-        # click.get_text_stream is deprecated in click 8.5.
-        self.live = sys.stderr.isatty()
-        self.drawn = False
-
-    def _clear(self) -> None:
-        if self.drawn:
-            click.echo("\r\033[K", nl=False, err=True)
-            self.drawn = False
-
-    def start(self, epochs: int, first: int, samples: int) -> None:
-        pass
-
-    def step(self, epoch: int, done: int, total: int, loss: float, samples_per_s: float) -> None:
-        if not self.live:
-            return
-        filled = round(self.WIDTH * done / total)
-        bar = "#" * filled + "-" * (self.WIDTH - filled)
-        line = (
-            f"\repoch {epoch} [{bar}] {done}/{total}  loss {loss:.4g}  "
-            f"{samples_per_s:,.0f} samples/s"
-        )
-        click.echo(line + "\033[K", nl=False, err=True)
-        self.drawn = True
-
-    def epoch_end(self, epochs: int, record: EpochRecord) -> None:
-        from zoo.inference._metrics import format_metrics
-
-        self._clear()
-        click.echo(
-            f"epoch {record.epoch}/{epochs}  train_loss {record.train_loss:.4g}  "
-            f"{format_metrics(record.val, 'val_')}  {record.samples_per_s:,.0f} samples/s  "
-            f"{record.seconds:.1f} s{'  *best' if record.best else ''}",
-            err=True,
-        )
-
-    def note(self, message: str) -> None:
-        self._clear()
-        click.echo(f"note: {message}", err=True)
+    from zoo.train._settings import TrainResult, TrainSettings
 
 
 def add_train_commands(cli: click.Group) -> None:
@@ -120,7 +73,15 @@ def add_train_commands(cli: click.Group) -> None:
         help="Architecture config override, e.g. hidden_size=64 (repeatable).",
     )
     @click.option(
-        "--resume", is_flag=True, help="Continue the run in --out after its last completed epoch."
+        "--resume",
+        is_flag=True,
+        help="Continue the run in --out after its last completed epoch (an error if there is "
+        "none).",
+    )
+    @click.option(
+        "--resume-if-exists",
+        is_flag=True,
+        help="Like --resume when --out holds a run; otherwise start a new one there.",
     )
     @click.option(
         "--nproc",
@@ -129,6 +90,7 @@ def add_train_commands(cli: click.Group) -> None:
         "gloo on CPU, nccl with one GPU each on CUDA). --batch-size stays the global batch, "
         "a multiple of N. Leave it out under torchrun. See docs/distributed.md.",
     )
+    @quiet_option
     @json_option
     @click.pass_context
     def train(
@@ -152,7 +114,9 @@ def add_train_commands(cli: click.Group) -> None:
         out: Path | None,
         assignments: tuple[str, ...],
         resume: bool,
+        resume_if_exists: bool,
         nproc: int | None,
+        quiet: bool,
         as_json: bool,
     ) -> None:
         """Train model NAME on --data and save the best epoch's checkpoint.
@@ -171,7 +135,9 @@ def add_train_commands(cli: click.Group) -> None:
         zoo train lstm --data adding --nproc 2          # 2 processes, batch 32 each
         torchrun --nproc-per-node 2 -m zoo train lstm --data adding
         """
-        from zoo.inference._metrics import format_metrics
+        from zoo.cli._output import make_console
+        from zoo.cli._progress import result_line
+        from zoo.cli._stopped import stop_on_ctrl_c
         from zoo.train._distributed import PeerFailed, World, rank_errors, wait_for_rank_0
         from zoo.train._settings import TrainSettings
 
@@ -181,10 +147,14 @@ def add_train_commands(cli: click.Group) -> None:
         overrides = parse_assignments(assignments)
         with rank_errors(world):
             resolved = app.resolve(name, overrides)  # unknown names and keys fail before data
+        if world is None and resume and not resume_if_exists:
+            check_resumable(out)
+        resume = resume or resume_if_exists
         if world is None and nproc is not None and nproc > 1:
             from zoo.train._launch import launch_training
 
-            launch_training(ctx.meta[ARGV], nproc, batch_size, device, out, resume)
+            with stop_on_ctrl_c(ctx, out, epochs, speak=True):
+                launch_training(ctx.meta[ARGV], nproc, batch_size, device, out, resume)
             return
         if world is not None and nproc not in (None, world.local_world_size):
             raise click.UsageError(
@@ -203,10 +173,13 @@ def add_train_commands(cli: click.Group) -> None:
         )
         settings = TrainSettings(epochs, batch_size, lr, seed, device, clip)
         try:
-            with rank_errors(world):
+            with (
+                rank_errors(world),
+                stop_on_ctrl_c(ctx, out, epochs, speaks_for_the_run(world)),
+            ):
                 trained = _train(
                     world, resolved, overrides, (source, app.plugins.datasets), options,
-                    settings, out, resume,
+                    settings, out, resume, resume_if_exists, quiet,
                 )  # fmt: skip
         except PeerFailed:
             wait_for_rank_0()  # rank 0 says what went wrong
@@ -217,12 +190,30 @@ def add_train_commands(cli: click.Group) -> None:
         if as_json:
             echo_json(result.to_dict())
             return
-        click.echo(
-            f"{name} on {data}: best epoch {result.best_epoch}/{epochs}  "
-            f"{format_metrics(result.best, 'val_')}  {result.samples_per_s:,.0f} samples/s"
-            + (f" ({result.processes} processes)" if result.processes > 1 else "")
-        )
+        if not quiet:
+            console = make_console()
+            width = console.width if console.is_terminal else None
+            click.echo(result_line(f"{name} on {data}", epochs, result, width))
         click.echo(f"checkpoint: {result.out} (sha256 {result.checkpoint.sha256})")
+
+
+def speaks_for_the_run(world: World | None) -> bool:
+    """Whether this process reports a Ctrl-C: alone, or rank 0 under plain torchrun (under
+    `zoo train --nproc`, the launcher does)."""
+    import os
+
+    from zoo.train._launch import LAUNCHED_VARIABLE
+
+    return world is None or (world.rank == 0 and not os.environ.get(LAUNCHED_VARIABLE))
+
+
+def check_resumable(out: Path) -> None:
+    """`--resume` into a folder without a run is a usage error (exit 2): it names the folder."""
+    from zoo.checkpoint._train_state import has_train_state
+    from zoo.train._run import nothing_to_resume
+
+    if not has_train_state(out):
+        raise click.UsageError(nothing_to_resume(out))
 
 
 def _train(
@@ -234,9 +225,13 @@ def _train(
     settings: TrainSettings,
     out: Path,
     resume: bool,
+    fresh_if_missing: bool,
+    quiet: bool,
 ) -> tuple[TrainResult, str] | None:
     """Load the data and train, alone or as one process of a torchrun job (`world`); the
     result and the data's description, or None on ranks other than 0."""
+    from zoo.cli._output import make_console
+    from zoo.cli._progress import TrainingProgress
     from zoo.data._load import load_dataset
     from zoo.train._distributed import process_group
     from zoo.train._run import model_config, run_training
@@ -246,9 +241,12 @@ def _train(
     config = model_config(resolved.arch, resolved.config, overrides, dataset)
     name = resolved.entry.name
     with process_group(world, settings.device) as group:
-        reporter = _ProgressBar() if group is None or group.rank == 0 else Reporter()
-        result = run_training(
-            resolved.arch, config, dataset, settings, out, name=name, resume=resume,
-            plot=True, reporter=reporter, group=group,
-        )  # fmt: skip
+        speaks = group is None or group.rank == 0
+        progress = TrainingProgress(make_console(stderr=True), quiet) if speaks else None
+        with progress if progress is not None else contextlib.nullcontext():
+            result = run_training(
+                resolved.arch, config, dataset, settings, out, name=name, resume=resume,
+                plot=True, reporter=progress or Reporter(), group=group,
+                fresh_if_missing=fresh_if_missing,
+            )  # fmt: skip
     return (result, dataset.spec.describe()) if result is not None else None

@@ -141,6 +141,7 @@ def add_trained_commands(cli: click.Group) -> None:
     @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for PNGs.")
     @click.option("--seed", type=click.IntRange(min=0), help="Built-in task: test split seed.")
     @click.option("--seq-len", type=click.IntRange(min=2), help="Built-in task: sequence length.")
+    @json_option
     @click.pass_context
     def inspect(
         ctx: click.Context,
@@ -150,19 +151,33 @@ def add_trained_commands(cli: click.Group) -> None:
         out: Path,
         seed: int | None,
         seq_len: int | None,
+        as_json: bool,
     ) -> None:
         """Draw a trained model: hidden state over time, predictions vs truth.
 
         Writes hidden.png (the hidden state of the first sequence, units by time steps)
-        and, for regression, predictions.png. Needs matplotlib (pip install 'zoo-rnn[plot]').
+        and, for regression, predictions.png (on the training CSV, the start of the
+        validation windows marked) or, for classification, confusion.png (true against
+        predicted class). Needs matplotlib (pip install 'zoo-rnn[plot]').
 
         \b
         zoo inspect --checkpoint runs/lstm --data sine --out plots/
         """
-        from zoo.inference._trained import inspect as run_inspect
+        from zoo.inference._inspect import inspect as run_inspect
 
         trained = _load(ctx, name, checkpoint)
-        for path in run_inspect(trained, source, out, seed=seed, seq_len=seq_len):
+        written = run_inspect(trained, source, out, seed=seed, seq_len=seq_len)
+        if as_json:
+            echo_json(
+                {
+                    "model": trained.source.name,
+                    "task": trained.task,
+                    "data": source,
+                    "files": [str(p) for p in written],
+                }
+            )
+            return
+        for path in written:
             click.echo(f"wrote {path}")
 
     @cli.command()
@@ -182,6 +197,7 @@ def add_trained_commands(cli: click.Group) -> None:
     )
     @click.option("--description", help="Description (default: architecture, data, metric).")
     @click.option("--tag", "tags", multiple=True, help="Tag (repeatable; default: trained).")
+    @json_option
     @click.pass_context
     def register(
         ctx: click.Context,
@@ -190,6 +206,7 @@ def add_trained_commands(cli: click.Group) -> None:
         registry: Path,
         description: str | None,
         tags: tuple[str, ...],
+        as_json: bool,
     ) -> None:
         """Add a trained checkpoint to a registry file under NAME, with its sha256.
 
@@ -205,6 +222,9 @@ def add_trained_commands(cli: click.Group) -> None:
         entry = register_checkpoint(
             session(ctx), checkpoint, name, registry, description, tags or ("trained",)
         )
+        if as_json:
+            echo_json({**entry.to_dict(), "registry": str(registry)})
+            return
         click.echo(
             f"registered {entry.name} in {registry}: {entry.checkpoint} (sha256 {entry.sha256})"
         )

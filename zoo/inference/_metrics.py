@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from zoo.data._spec import CLASSIFICATION, Scaling
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
     from zoo._contract import IOContract
@@ -140,3 +141,12 @@ def format_metrics(metrics: dict[str, float], prefix: str = "") -> str:
 
 def _number(value: float) -> str:
     return f"{value:.4g}"
+
+
+def confusion_counts(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
+    """(classes, classes) int64 counts: row = true class, column = predicted class."""
+    import numpy as np
+
+    counts = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(counts, (truth.astype(np.int64), predicted.astype(np.int64)), 1)
+    return counts

@@ -1,4 +1,5 @@
-"""A trained model put to use: evaluate, predict and inspect it on data.
+"""A trained model put to use: evaluate and predict it on data (zoo.inference._inspect
+draws it).
 
 A trained model is a checkpoint written by `zoo train` (or a registry entry pointing at
 one, whose sha256 is checked): its weights plus the description of its data (`DataSpec`),
@@ -28,7 +29,6 @@ from zoo.data._load import (
     evaluation_split,
     is_csv,
 )
-from zoo.inference import _plots as plots
 from zoo.inference._metrics import chunk_rows, compute_metrics, predict_tensor
 
 
@@ -89,7 +89,10 @@ class Evaluation:
         return {"data": self.data, "samples": self.samples, "metrics": self.metrics}
 
 
-def _labelled(trained: TrainedModel, source: str, seed: int | None, seq_len: int | None) -> Split:
+def labelled_split(
+    trained: TrainedModel, source: str, seed: int | None, seq_len: int | None
+) -> Split:
+    """The labelled sequences of `source` prepared as for `trained` (evaluate, inspect)."""
     split = evaluation_split(
         trained.spec, source, seed=seed, seq_len=seq_len, sources=trained.sources
     )
@@ -105,8 +108,8 @@ def evaluate(
     file."""
     import torch
 
-    split = _labelled(trained, source, seed, seq_len)
-    pred = _predict(trained, split)
+    split = labelled_split(trained, source, seed, seq_len)
+    pred = predict_split(trained, split)
     metrics = compute_metrics(trained.task, pred, torch.from_numpy(split.y), trained.spec.scaling)
     return Evaluation(source, len(split), metrics)
 
@@ -215,7 +218,7 @@ def predict(
         x, rows, y, known = windows.x, windows.rows, windows.y, windows.has_target
         lengths, truth_values = None, windows.truth
     else:
-        split = _labelled(trained, source, None, None)
+        split = labelled_split(trained, source, None, None)
         # A registered source's rows: the target's index in the series, or the sample's
         # in the test file; a built-in task's: the index of the test sequence.
         source_rows = split.rows if spec.kind == "source" else None
@@ -260,51 +263,7 @@ def predict(
     ]
 
 
-def inspect(
-    trained: TrainedModel,
-    source: str,
-    out: Path,
-    seed: int | None = None,
-    seq_len: int | None = None,
-) -> list[Path]:
-    """Draw the hidden state over time of the first sequence, and (regression) predictions
-    against the truth; returns the PNG files written to `out`."""
-    import torch
-
-    plots.require()
-    split = _labelled(trained, source, seed, seq_len)
-    module = trained.source.module
-    with torch.no_grad():
-        first = torch.from_numpy(split.x[:1])  # (1, seq, features)
-        if split.lengths is None:
-            hidden = module(first)[1][0].numpy()  # (seq, directions * hidden)
-        else:  # the valid steps of a padded sequence only
-            valid = int(split.lengths[0])
-            hidden = module(first[:, :valid])[1][0].numpy()  # (valid, directions * hidden)
-    name = trained.source.name
-    written = [
-        plots.hidden_heatmap(
-            hidden, out / "hidden.png", f"{name}: hidden state over time, first sequence"
-        )
-    ]
-    if trained.task != CLASSIFICATION:
-        written.append(_prediction_plot(trained, split, out / "predictions.png"))
-    return written
-
-
-def _prediction_plot(trained: TrainedModel, split: Split, path: Path) -> Path:
-
-    assert trained.spec.scaling is not None
-    pred = _predict(trained, split)
-    values = trained.spec.scaling.unscale_y(pred.numpy()[:, 0])
-    truth = trained.spec.scaling.unscale_y(split.y[:, 0])
-    title = f"{trained.source.name}: prediction vs truth ({trained.spec.source})"
-    if split.rows is not None:  # CSV windows: a time series
-        return plots.prediction_vs_truth(split.rows, truth, values, path, title)
-    return plots.prediction_scatter(truth, values, path, title)
-
-
-def _predict(trained: TrainedModel, split: Split) -> Any:
+def predict_split(trained: TrainedModel, split: Split) -> Any:
     """The eager model's `y` on every sequence of `split`, in bounded memory."""
     import torch
 

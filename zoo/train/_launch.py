@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -25,6 +26,8 @@ from zoo._errors import ZooError
 
 NPROC = "--nproc"
 THREADS_VARIABLE = "OMP_NUM_THREADS"
+#: Set for the workers of `zoo train --nproc`: the launcher, not they, reports a Ctrl-C.
+LAUNCHED_VARIABLE = "ZOO_TRAIN_LAUNCHED"
 
 
 def without_nproc(argv: Sequence[str]) -> list[str]:
@@ -72,10 +75,12 @@ def check_devices(device: str, nproc: int) -> None:
 
 @contextlib.contextmanager
 def _worker_environment(nproc: int) -> Iterator[None]:
-    """Threads per worker, and torch's elastic agent quiet (zoo reports failures itself)."""
+    """Threads per worker, the mark that they run under this launcher (LAUNCHED_VARIABLE),
+    and torch's elastic agent quiet (zoo reports failures itself)."""
     added = THREADS_VARIABLE not in os.environ
     if added:
         os.environ[THREADS_VARIABLE] = str(threads_per_process(nproc))
+    os.environ[LAUNCHED_VARIABLE] = "1"
     agent_log = logging.getLogger("torch.distributed.elastic")
     level = agent_log.level
     agent_log.setLevel(logging.CRITICAL)
@@ -83,6 +88,7 @@ def _worker_environment(nproc: int) -> Iterator[None]:
         yield
     finally:
         agent_log.setLevel(level)
+        os.environ.pop(LAUNCHED_VARIABLE, None)
         if added:
             os.environ.pop(THREADS_VARIABLE, None)
 
@@ -109,6 +115,7 @@ def launch(argv: Sequence[str], nproc: int) -> None:
     Raises ZooError naming the workers that failed: their exit status (their own errors are
     already on stderr) or the signal that killed them.
     """
+    from torch.distributed.elastic.multiprocessing import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import parse_args, run
 
@@ -117,6 +124,12 @@ def launch(argv: Sequence[str], nproc: int) -> None:
         try:
             args = torchrun_args(without_nproc(argv), nproc)
             run(parse_args(args))  # type: ignore[no-untyped-call]
+        except SignalException as exc:
+            if exc.sigval != signal.SIGINT:
+                raise
+            # torch's agent turns Ctrl-C into SignalException; `zoo train` says where the run
+            # stopped (this process: the workers are told they run under it, and keep quiet).
+            raise KeyboardInterrupt from None
         except ChildFailedError as exc:
             raise ZooError(
                 f"zoo train {NPROC} {nproc} failed: {_failures(exc.failures)}. The errors "

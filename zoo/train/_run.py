@@ -13,6 +13,8 @@ Output directory (`out`)::
     metrics.json                     every epoch's losses and metrics, the best epoch
     train_state/                     what --resume needs (zoo.train_state)
     loss.png                         loss curves, when matplotlib is installed
+    accuracy.png, confusion.png      classification: validation accuracy per epoch, and
+                                     the best epoch's confusion matrix (idem)
     .zoo-train.lock                  while a run trains there (`run_lock`)
 
 One run at a time per folder: a run holds the folder's lock from its start-up checks to its
@@ -34,6 +36,7 @@ from zoo._fs import Locked, ensure_dir, hold_lock
 from zoo._spec import Architecture, Config
 from zoo.checkpoint._format import checkpoint_files
 from zoo.checkpoint._train_state import (
+    STATE_DIR,
     TrainState,
     has_train_state,
     load_train_state,
@@ -43,8 +46,9 @@ from zoo.checkpoint._train_state import (
 from zoo.data._spec import CLASSIFICATION, Dataset
 from zoo.train._dist_loop import DistributedLoop
 from zoo.train._loop import Loop
+from zoo.train._pictures import draw_run
 from zoo.train._reporter import Reporter
-from zoo.train._settings import DEVICES, LOSS_PLOT, TrainResult, TrainSettings
+from zoo.train._settings import DEVICES, TrainResult, TrainSettings
 
 if TYPE_CHECKING:
     from zoo.train._distributed import Group
@@ -153,6 +157,7 @@ def train_model(
     resume: bool = False,
     plot: bool = True,
     reporter: Reporter | None = None,
+    fresh_if_missing: bool = False,
 ) -> TrainResult:
     """Train `arch` at `config` on `dataset`; the best epoch's checkpoint goes to `out`.
 
@@ -161,7 +166,7 @@ def train_model(
     """
     result = run_training(
         arch, config, dataset, settings, out, name=name, resume=resume, plot=plot,
-        reporter=reporter or Reporter(), group=None,
+        reporter=reporter or Reporter(), group=None, fresh_if_missing=fresh_if_missing,
     )  # fmt: skip
     assert result is not None, "a single process always writes"
     return result
@@ -179,11 +184,15 @@ def run_training(
     plot: bool,
     reporter: Reporter,
     group: Group | None,
+    fresh_if_missing: bool = False,
 ) -> TrainResult | None:
     """`train_model`, or with `group` this rank's part of a distributed run: every rank
     calls it with the same arguments (the same data, in particular); only rank 0 reads
     `out` (for `--resume`) and writes to it, so `out` need not be shared. None on the ranks
-    that write nothing."""
+    that write nothing.
+
+    `resume` with no run in `out` is an error (a typo in the folder would cost a whole run),
+    unless `fresh_if_missing` (`--resume-if-exists`): then a new run starts there."""
     import torch
 
     check_lengths_support(arch, dataset)
@@ -197,8 +206,10 @@ def run_training(
     with contextlib.ExitStack() as held:  # the run lock, from the checks to the last write
 
         def prepare() -> TrainState | None:
+            if resume and not fresh_if_missing and not has_train_state(out):
+                raise ZooError(nothing_to_resume(out))  # before the lock creates `out`
             held.enter_context(run_lock(out))
-            return _prepare(out, resume, settings, fingerprint, reporter)
+            return _prepare(out, resume, settings, fingerprint, reporter, fresh_if_missing)
 
         if group is None:
             state = prepare()
@@ -222,7 +233,7 @@ def run_training(
             loop.run()
         if not loop.writes:
             return None
-        plots = _plot_losses(loop.history, out, reporter) if plot else []
+        plots = draw_run(loop, out, reporter) if plot else []
     return TrainResult(
         out=out,
         checkpoint=loop.checkpoint,
@@ -242,12 +253,15 @@ def _prepare(
     settings: TrainSettings,
     fingerprint: dict[str, Any],
     reporter: Reporter,
+    fresh_if_missing: bool,
 ) -> TrainState | None:
     """Check `out` and, for `--resume`, load its train state and check that it fits."""
     check_out(out, resume)
     state = load_train_state(out) if resume and has_train_state(out) else None
     if resume and state is None:
-        reporter.note(f"no train_state in {out}: starting from epoch 1")
+        if not fresh_if_missing:
+            raise ZooError(nothing_to_resume(out))
+        reporter.note(f"--resume-if-exists: no run in {out} to resume; starting at epoch 1")
     if state is not None:
         if state.epoch > settings.epochs:
             raise ZooError(
@@ -264,6 +278,15 @@ def _prepare(
     return state
 
 
+def nothing_to_resume(out: Path) -> str:
+    """The error for `--resume` into a folder that holds no run to continue."""
+    where = "does not exist" if not out.exists() else f"has no {STATE_DIR}/ to continue from"
+    return (
+        f"--resume: no run to resume: {str(out)!r} {where}. Check --out (the folder of the "
+        "run to continue), or pass --resume-if-exists to start a new run there when none exists."
+    )
+
+
 def _packed(state: TrainState | None) -> bytes | None:
     return pack_train_state(state) if state is not None else None
 
@@ -276,14 +299,3 @@ def check_lengths_support(arch: Architecture, dataset: Dataset) -> None:
             f"{arch.name!r} does not take `lengths` (supports_lengths=False). Train an "
             "architecture that does (rnn, lstm, bilstm, ...) or use fixed-length data."
         )
-
-
-def _plot_losses(history: list[dict[str, Any]], out: Path, reporter: Reporter) -> list[Path]:
-    from zoo.inference import _plots as plots
-
-    if not plots.available():
-        reporter.note(f"loss curves not saved: {plots.MISSING}")
-        return []
-    path = out / LOSS_PLOT
-    plots.loss_curves(history, path)
-    return [path]

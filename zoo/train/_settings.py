@@ -11,6 +11,8 @@ from zoo.checkpoint._format import Checkpoint
 
 METRICS_FILE = "metrics.json"
 LOSS_PLOT = "loss.png"
+ACCURACY_PLOT = "accuracy.png"
+CONFUSION_PLOT = "confusion.png"
 DEVICES = ("cpu", "cuda")
 
 
