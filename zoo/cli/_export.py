@@ -65,6 +65,10 @@ def _failure_lines(reports: Sequence[ParityReport]) -> list[str]:
     return lines
 
 
+#: What ends the file name of a checkpoint's export (`runs/lstm` -> `lstm-trained.onnx`):
+#: unlike a registry entry's name, a folder's name says nothing about the weights inside.
+CHECKPOINT_STEM = "-trained"
+
 tolerance = click.FloatRange(min=0.0, min_open=True)
 
 ort_provider_option = click.option(
@@ -128,6 +132,11 @@ def add_export_commands(cli: click.Group) -> None:
         "--rtol", type=tolerance, help="Relative tolerance (default: the exporter's, 1e-3)."
     )
     @click.option("--seed", type=int, default=0, show_default=True, help="Seed of random weights.")
+    @click.option(
+        "--force",
+        is_flag=True,
+        help="Replace a file at the destination that holds another model (default: refuse).",
+    )
     @task_options
     @click.option(
         "--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Config override."
@@ -148,6 +157,7 @@ def add_export_commands(cli: click.Group) -> None:
         atol: float | None,
         rtol: float | None,
         seed: int,
+        force: bool,
         assignments: tuple[str, ...],
         data: Path | None,
         accept_elementwise: bool,
@@ -159,7 +169,13 @@ def add_export_commands(cli: click.Group) -> None:
         Each artifact is loaded back in its own runtime and compared with eager PyTorch on
         every output (y, hidden, h_n, c_n) at shapes never traced, with and without initial
         states, and chunk by chunk for unidirectional models. Only artifacts that pass are
-        written to --out; a JSON report goes beside them. Exit status 1 if any fails.
+        written to --out, with a JSON report beside each (ARTIFACT.parity.json). Exit
+        status 1 if any fails.
+
+        Files are named after what they hold: NAME.onnx for a registry entry, and
+        FOLDER-trained.onnx for --checkpoint runs/FOLDER, so a trained model and a preset
+        of the same name never share a file. A file there that holds another model is
+        refused unless --force.
 
         With --lengths the artifacts also take `lengths` (each sequence's valid steps in a
         padded batch) and parity runs on padded batches with mixed lengths instead.
@@ -184,10 +200,12 @@ def add_export_commands(cli: click.Group) -> None:
             if assignments:
                 raise click.UsageError("--set cannot change a checkpoint's config.")
             source = models.from_checkpoint(app, checkpoint)
+            stem = f"{source.name}{CHECKPOINT_STEM}"
         else:
             assert name is not None
             with set_errors():
                 source = models.from_name(app, name, parse_assignments(assignments), seed=seed)
+            stem = source.name
         summary = export_model(
             source,
             exporters,
@@ -200,13 +218,16 @@ def add_export_commands(cli: click.Group) -> None:
             progress=lambda line: click.echo(line, err=True),
             ort_provider=ort_provider,
             judge=TaskJudge(data, accept_elementwise),
+            stem=stem,
+            force=force,
         )
         reports = [a.report for a in summary.artifacts if a.report is not None]
         if as_json:
             echo_json(summary.to_dict())
         else:
             click.echo(_parity_table(reports))
-            click.echo(f"report: {summary.report_path}")
+            for path in summary.report_paths:
+                click.echo(f"report: {path}")
         errors = [f"{a.exporter}: {a.error}" for a in summary.artifacts if a.error]
         errors += _failure_lines(reports)
         if errors:
