@@ -35,7 +35,8 @@ def add_bench_command(cli: click.Group) -> None:
     def bench(
         ctx: click.Context, mode: str, sections: tuple[str, ...], out: Path | None, as_json: bool
     ) -> None:
-        """Measure zoo's speed goals side by side and print medians and ratios.
+        """Measure zoo's speed goals side by side and print medians and ratios
+        (docs/benchmarks.md).
 
         Sections: cli, cli-scale, export, ort-options, inference, efficiency, training,
         custom-cell.

@@ -26,7 +26,8 @@ def add_catalog_commands(cli: click.Group) -> None:
     def list_(
         ctx: click.Context, pattern: str | None, registries: tuple[Path, ...], as_json: bool
     ) -> None:
-        """List registered models, optionally filtered by an fnmatch PATTERN (e.g. 'lstm*').
+        """Named models (fnmatch PATTERN, e.g. 'lstm*'), with parameter counts: registry
+        entries, and every installed architecture no entry is named after, at its defaults.
 
         Every installed architecture is a model too (at its defaults): one that no registry
         entry names is listed under its own name, so a plugin's model shows (and exports by
@@ -53,7 +54,8 @@ def add_catalog_commands(cli: click.Group) -> None:
     @json_option
     @click.pass_context
     def info(ctx: click.Context, name: str, as_json: bool) -> None:
-        """Describe model NAME: config, I/O contract with shapes, parameter count."""
+        """Describe model NAME: config, I/O contract with shapes, parameter count, lengths
+        and streaming support."""
         data = session(ctx).resolve(name).describe()
         if as_json:
             echo_json(data)
@@ -82,8 +84,8 @@ def add_catalog_commands(cli: click.Group) -> None:
     @json_option
     @click.pass_context
     def plugins_(ctx: click.Context, as_json: bool) -> None:
-        """Show each plugin (its distribution, version, hooks and what it registered), then
-        every exporter with its file suffix and description."""
+        """Each plugin: distribution, version, hooks, what it registered; then every exporter
+        with its file suffix and description."""
         loaded = session(ctx).plugins
         archs = loaded.architectures
         exporters = loaded.exporters

@@ -164,7 +164,8 @@ def add_export_commands(cli: click.Group) -> None:
         ort_provider: str,
         as_json: bool,
     ) -> None:
-        """Export model NAME (or --checkpoint DIR) and prove parity with PyTorch.
+        """Export model NAME (or --checkpoint DIR) and prove parity with PyTorch; only
+        artifacts that pass are written.
 
         Each artifact is loaded back in its own runtime and compared with eager PyTorch on
         every output (y, hidden, h_n, c_n) at shapes never traced, with and without initial
@@ -264,7 +265,8 @@ def add_export_commands(cli: click.Group) -> None:
         trust_code: bool,
         as_json: bool,
     ) -> None:
-        """Re-run the parity check of an exported ARTIFACT against PyTorch.
+        """Re-run the parity check of an exported ARTIFACT against PyTorch; TorchScript and
+        pt2 files that can run code when loaded open only with --trust-code.
 
         The reference model is rebuilt from the artifact's zoo metadata: the same seeded
         random weights, or the checkpoint it was exported from (sha256 checked).

@@ -152,7 +152,8 @@ def add_train_commands(cli: click.Group) -> None:
         nproc: int | None,
         as_json: bool,
     ) -> None:
-        """Train model NAME on --data and save the best epoch's checkpoint.
+        """Train model NAME on a built-in task or a CSV file; the best epoch's checkpoint
+        goes to --out (default runs/NAME); --nproc N trains in N processes (torch.distributed).
 
         NAME is an architecture or a registry entry (its config is the starting point;
         the weights start random). input_size and output_size come from the data.

@@ -50,7 +50,8 @@ def add_trained_commands(cli: click.Group) -> None:
         seq_len: int | None,
         as_json: bool,
     ) -> None:
-        """Metrics of a trained model on --data, scaled as in training.
+        """Metrics of a trained model (NAME or --checkpoint DIR) on new --data, scaled as
+        in training.
 
         A built-in task gives a fresh test split (never seen in training); a CSV file
         gives every window that has a target.
@@ -97,7 +98,8 @@ def add_trained_commands(cli: click.Group) -> None:
         artifact: Path | None,
         as_json: bool,
     ) -> None:
-        """Predictions of a trained model on --data, in the target's own units.
+        """One prediction per window of --data, in the target's own units; --runtime onnx
+        runs the exported ONNX file (it must come from this checkpoint).
 
         For a CSV file, one row per window: ROW is the file row (0-based, header not
         counted) the prediction is for; the last windows forecast past the end of the
@@ -151,7 +153,8 @@ def add_trained_commands(cli: click.Group) -> None:
         seed: int | None,
         seq_len: int | None,
     ) -> None:
-        """Draw a trained model: hidden state over time, predictions vs truth.
+        """Draw a trained model: hidden state over time and predictions vs truth as PNG
+        (needs zoo-rnn[plot]).
 
         Writes hidden.png (the hidden state of the first sequence, units by time steps)
         and, for regression, predictions.png. Needs matplotlib (pip install 'zoo-rnn[plot]').
@@ -191,7 +194,8 @@ def add_trained_commands(cli: click.Group) -> None:
         description: str | None,
         tags: tuple[str, ...],
     ) -> None:
-        """Add a trained checkpoint to a registry file under NAME, with its sha256.
+        """Add a trained checkpoint and its sha256 to a registry file under NAME (default
+        zoo-registry.toml).
 
         Loading the model by name later checks the sha256 and refuses changed weights.
 
