@@ -15,6 +15,37 @@ from zoo.catalog._session import App
 from zoo.cli._common import echo_json, json_option, registry_option, session
 
 
+def _is_artifact(app: App, name: str) -> bool:
+    """NAME is an exported file rather than a model name: not a name zoo knows, and a file or
+    a name ending with an exporter's suffix (`exports/lstm.onnx`)."""
+    if name in app.plugins.architectures or name in app.registry.entries:
+        return False
+    return Path(name).is_file() or any(
+        name.endswith(e.suffix) for e in app.plugins.exporters.values()
+    )
+
+
+def _look_inside(app: App, checkpoint: Path | None, name: str | None, as_json: bool) -> None:
+    """`zoo info --checkpoint DIR` or `zoo info FILE`."""
+    from zoo.cli._look import show_artifact, show_checkpoint
+
+    if checkpoint is not None:
+        from zoo.checkpoint._describe import describe_checkpoint
+
+        data = describe_checkpoint(checkpoint)
+        show = show_checkpoint
+    else:
+        from zoo.export._describe import describe_artifact
+
+        assert name is not None
+        data = describe_artifact(app.plugins.exporters, Path(name))
+        show = show_artifact
+    if as_json:
+        echo_json(data)
+    else:
+        show(data)
+
+
 def add_catalog_commands(cli: click.Group) -> None:
     """Add list, info and plugins to the `zoo` group."""
 
@@ -50,13 +81,42 @@ def add_catalog_commands(cli: click.Group) -> None:
         click.echo(format_table(("NAME", "ARCH", "PLUGIN", "PARAMS", "DESCRIPTION"), table))
 
     @cli.command()
-    @click.argument("name")
+    @click.argument("name", required=False, metavar="NAME|FILE")
+    @click.option(
+        "--checkpoint",
+        type=click.Path(path_type=Path),
+        help="Describe a checkpoint folder written by `zoo train` instead of a model NAME.",
+    )
+    @registry_option("Also read this registry TOML file (repeatable).")
     @json_option
     @click.pass_context
-    def info(ctx: click.Context, name: str, as_json: bool) -> None:
-        """Describe model NAME: config, I/O contract with shapes, parameter count, lengths
-        and streaming support."""
-        data = session(ctx).resolve(name).describe()
+    def info(
+        ctx: click.Context,
+        name: str | None,
+        checkpoint: Path | None,
+        registries: tuple[Path, ...],
+        as_json: bool,
+    ) -> None:
+        """Describe model NAME (config, I/O contract with shapes, parameter count, lengths
+        and streaming support), a --checkpoint DIR (also its data, training, metrics,
+        digest and size) or an exported FILE (contract, provenance, parity, size: read
+        from its zoo metadata; nothing in the file is run).
+
+        \b
+        zoo info bilstm
+        zoo info --checkpoint runs/lstm
+        zoo info exports/lstm-trained.onnx --json
+        """
+        if (name is None) == (checkpoint is None):
+            raise click.UsageError("Give a model NAME, an exported FILE or --checkpoint DIR.")
+        app = session(ctx)
+        if registries:
+            app = App(app.plugins, [*app.extra_registries, *registries])
+        if checkpoint is not None or (name is not None and _is_artifact(app, name)):
+            _look_inside(app, checkpoint, name, as_json)
+            return
+        assert name is not None
+        data = app.resolve(name).describe()
         if as_json:
             echo_json(data)
             return
