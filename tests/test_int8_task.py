@@ -81,4 +81,4 @@ def test_predict_with_the_exported_onnx_model(invoke: Any, tmp_path: Path) -> No
     )  # fmt: skip
     assert refused.exit_code == 1 and "was not exported from" in refused.output
     alone = invoke("predict", "--checkpoint", str(run), "--data", "sine", "--runtime", "onnx")
-    assert alone.exit_code == 2 and "go together" in alone.output
+    assert alone.exit_code == 2 and "give --artifact FILE" in alone.output

@@ -49,11 +49,18 @@ def add_bench_command(cli: click.Group) -> None:
         zoo bench --section inference --out bench/
         """
         from zoo.bench._report import to_text
-        from zoo.bench._run import run_bench
+        from zoo.bench._run import run_bench, section_names
 
         given = sorted({a for a in ctx.meta.get(ARGV, ()) if a in MODE_FLAGS})
         if len(given) > 1:
             raise click.UsageError(f"{' and '.join(given)} exclude each other; choose one.")
+        unknown = sorted(set(sections) - set(section_names()))
+        if unknown:  # a bad value is a usage error (exit 2), like any other
+            raise click.BadParameter(
+                f"unknown section(s) {', '.join(map(repr, unknown))}; choose from "
+                f"{', '.join(section_names())}.",
+                param_hint="'--section'",
+            )
 
         result = run_bench(
             mode, sections or None, out, progress=lambda line: click.echo(line, err=True)

@@ -12,7 +12,13 @@ import click
 
 from zoo._tables import format_table
 from zoo.catalog._session import App
-from zoo.cli._common import echo_json, json_option, registry_option, session
+from zoo.cli._common import (
+    command_registry_option,
+    echo_json,
+    json_option,
+    registry_option,
+    session,
+)
 
 
 def _is_artifact(app: App, name: str) -> bool:
@@ -87,16 +93,10 @@ def add_catalog_commands(cli: click.Group) -> None:
         type=click.Path(path_type=Path),
         help="Describe a checkpoint folder written by `zoo train` instead of a model NAME.",
     )
-    @registry_option("Also read this registry TOML file (repeatable).")
+    @command_registry_option
     @json_option
     @click.pass_context
-    def info(
-        ctx: click.Context,
-        name: str | None,
-        checkpoint: Path | None,
-        registries: tuple[Path, ...],
-        as_json: bool,
-    ) -> None:
+    def info(ctx: click.Context, name: str | None, checkpoint: Path | None, as_json: bool) -> None:
         """Describe model NAME (config, I/O contract with shapes, parameter count, lengths
         and streaming support), a --checkpoint DIR (also its data, training, metrics,
         digest and size) or an exported FILE (contract, provenance, parity, size: read
@@ -110,8 +110,6 @@ def add_catalog_commands(cli: click.Group) -> None:
         if (name is None) == (checkpoint is None):
             raise click.UsageError("Give a model NAME, an exported FILE or --checkpoint DIR.")
         app = session(ctx)
-        if registries:
-            app = App(app.plugins, [*app.extra_registries, *registries])
         if checkpoint is not None or (name is not None and _is_artifact(app, name)):
             _look_inside(app, checkpoint, name, as_json)
             return

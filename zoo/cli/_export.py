@@ -16,9 +16,17 @@ import click
 from zoo._errors import ZooError
 from zoo._spec import parse_assignments
 from zoo._tables import format_table
-from zoo.cli._common import F, echo_json, json_option, session, set_errors
+from zoo.cli._common import (
+    F,
+    command_registry_option,
+    echo_json,
+    json_option,
+    session,
+    set_errors,
+)
 
 if TYPE_CHECKING:
+    from zoo._spec import Exporter
     from zoo.parity._report import ParityReport
 
 
@@ -96,6 +104,22 @@ def task_options(command: F) -> F:
     )(command)
 
 
+def _check_legacy(exporters: Sequence[Exporter]) -> None:
+    """--legacy chooses the ONNX route: a usage error when no chosen exporter writes ONNX,
+    a note naming those it does not apply to otherwise."""
+    onnx = [e.name for e in exporters if e.suffix.endswith(".onnx")]
+    others = [e.name for e in exporters if not e.suffix.endswith(".onnx")]
+    if not onnx:
+        raise click.UsageError(
+            f"--legacy selects the deprecated TorchScript-based ONNX exporter; it does not "
+            f"apply to {', '.join(others)}. Add --onnx, or leave --legacy out."
+        )
+    if others:
+        click.echo(
+            f"note: --legacy applies to {', '.join(onnx)} only, not {', '.join(others)}.", err=True
+        )
+
+
 def add_export_commands(cli: click.Group) -> None:
     """Register export and verify on the `zoo` group."""
 
@@ -131,7 +155,13 @@ def add_export_commands(cli: click.Group) -> None:
     @click.option(
         "--rtol", type=tolerance, help="Relative tolerance (default: the exporter's, 1e-3)."
     )
-    @click.option("--seed", type=int, default=0, show_default=True, help="Seed of random weights.")
+    @click.option(
+        "--seed",
+        type=click.IntRange(min=0),
+        default=0,
+        show_default=True,
+        help="Seed of random weights (a registry entry without a checkpoint).",
+    )
     @click.option(
         "--force",
         is_flag=True,
@@ -142,6 +172,7 @@ def add_export_commands(cli: click.Group) -> None:
         "--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Config override."
     )
     @ort_provider_option
+    @command_registry_option
     @json_option
     @click.pass_context
     def export(
@@ -197,9 +228,16 @@ def add_export_commands(cli: click.Group) -> None:
             raise click.UsageError("Give a model NAME or --checkpoint DIR (one of them).")
         chosen = sorted(app.plugins.exporters) if all_formats else list(dict.fromkeys(formats))
         exporters = [app.plugins.exporter(f) for f in chosen or ["onnx"]]
+        if legacy:
+            _check_legacy(exporters)
         if checkpoint is not None:
             if assignments:
                 raise click.UsageError("--set cannot change a checkpoint's config.")
+            if ctx.get_parameter_source("seed") != click.core.ParameterSource.DEFAULT:
+                raise click.UsageError(
+                    "--seed seeds random weights; a --checkpoint has trained weights. Leave "
+                    "--seed out, or export a model NAME with --seed N."
+                )
             source = models.from_checkpoint(app, checkpoint)
             stem = f"{source.name}{CHECKPOINT_STEM}"
         else:

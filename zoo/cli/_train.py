@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 import click
 
 from zoo._spec import parse_assignments
-from zoo.cli._common import ARGV, echo_json, json_option, session
+from zoo.cli._common import (
+    ARGV,
+    command_registry_option,
+    echo_json,
+    json_option,
+    session,
+    set_errors,
+)
 from zoo.cli._options import DATA_HELP, csv_options, parse_features, size_options
 from zoo.data._spec import DataOptions
 from zoo.train._reporter import Reporter
@@ -74,6 +81,11 @@ class _ProgressBar(Reporter):
         click.echo(f"note: {message}", err=True)
 
 
+#: The largest --lr accepted: Adam's steps are about lr in size, so a larger rate only
+#: diverges (issue 18: --lr 1e6 ended with rel_mse 1e11 and exit status 0).
+MAX_LR = 10.0
+
+
 def add_train_commands(cli: click.Group) -> None:
     """Register train on the `zoo` group (zoo.cli._trained: the commands on its result)."""
 
@@ -86,10 +98,10 @@ def add_train_commands(cli: click.Group) -> None:
     @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
     @click.option(
         "--lr",
-        type=click.FloatRange(min=0.0, min_open=True),
+        type=click.FloatRange(min=0.0, max=MAX_LR, min_open=True),
         default=3e-3,
         show_default=True,
-        help="Adam learning rate.",
+        help=f"Adam learning rate, in (0, {MAX_LR:g}].",
     )
     @click.option(
         "--clip",
@@ -126,6 +138,7 @@ def add_train_commands(cli: click.Group) -> None:
         "gloo on CPU, nccl with one GPU each on CUDA). --batch-size stays the global batch, "
         "a multiple of N. Leave it out under torchrun. See docs/distributed.md.",
     )
+    @command_registry_option
     @json_option
     @click.pass_context
     def train(
@@ -176,9 +189,10 @@ def add_train_commands(cli: click.Group) -> None:
         world = World.from_env()
         out = out if out is not None else Path("runs") / name
         app = session(ctx)
-        overrides = parse_assignments(assignments)
-        with rank_errors(world):
-            resolved = app.resolve(name, overrides)  # unknown names and keys fail before data
+        with set_errors():  # a bad --set is a usage error (exit 2), as in zoo export
+            overrides = parse_assignments(assignments)
+            with rank_errors(world):
+                resolved = app.resolve(name, overrides)  # bad names and keys fail before data
         if world is None and nproc is not None and nproc > 1:
             from zoo.train._launch import launch_training
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from zoo._tables import format_table
-from zoo.cli._common import echo_json, json_option, session
+from zoo.cli._common import command_registry_option, echo_json, json_option, session
 from zoo.cli._options import trained_options
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ def add_trained_commands(cli: click.Group) -> None:
 
     @cli.command("eval")
     @trained_options
+    @command_registry_option
     @click.option(
         "--seed", type=click.IntRange(min=0), help="Built-in task: seed of the test split."
     )
@@ -75,17 +76,22 @@ def add_trained_commands(cli: click.Group) -> None:
 
     @cli.command()
     @trained_options
+    @command_registry_option
     @click.option(
         "--runtime",
         type=click.Choice(["torch", "onnx"]),
-        default="torch",
-        show_default=True,
-        help="Run eager PyTorch, or the exported ONNX model (--artifact) in onnxruntime.",
+        help="Run eager PyTorch (the default), or the exported ONNX model (--artifact) in "
+        "onnxruntime.",
     )
     @click.option(
         "--artifact",
         type=click.Path(path_type=Path, dir_okay=False),
-        help="With --runtime onnx: an ONNX file exported from this checkpoint.",
+        help="An ONNX file exported from this checkpoint, run in onnxruntime (implies "
+        "--runtime onnx).",
+    )
+    @click.option("--seed", type=click.IntRange(min=0), help="Built-in task: test split seed.")
+    @click.option(
+        "--seq-len", type=click.IntRange(min=2), help="Built-in task: predict at another length."
     )
     @json_option
     @click.pass_context
@@ -94,8 +100,10 @@ def add_trained_commands(cli: click.Group) -> None:
         name: str | None,
         checkpoint: Path | None,
         source: str,
-        runtime: str,
+        runtime: str | None,
         artifact: Path | None,
+        seed: int | None,
+        seq_len: int | None,
         as_json: bool,
     ) -> None:
         """One prediction per window of --data, in the target's own units; --runtime onnx
@@ -114,13 +122,18 @@ def add_trained_commands(cli: click.Group) -> None:
         from zoo.inference._trained import artifact_predictor
         from zoo.inference._trained import predict as run_predict
 
-        if (runtime == "onnx") != (artifact is not None):
-            raise click.UsageError("--runtime onnx and --artifact FILE go together.")
+        if runtime == "onnx" and artifact is None:
+            raise click.UsageError("--runtime onnx runs an exported file: give --artifact FILE.")
+        if runtime == "torch" and artifact is not None:
+            raise click.UsageError(
+                "--artifact runs an ONNX file in onnxruntime; --runtime torch runs eager "
+                "PyTorch. Leave one out."
+            )
         trained = _load(ctx, name, checkpoint)
         predictor = (
             None if artifact is None else artifact_predictor(session(ctx), trained, artifact)
         )
-        rows = run_predict(trained, source, predictor)
+        rows = run_predict(trained, source, predictor, seed=seed, seq_len=seq_len)
         if as_json:
             echo_json(rows)
             return
@@ -140,6 +153,7 @@ def add_trained_commands(cli: click.Group) -> None:
 
     @cli.command()
     @trained_options
+    @command_registry_option
     @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for PNGs.")
     @click.option("--seed", type=click.IntRange(min=0), help="Built-in task: test split seed.")
     @click.option("--seq-len", type=click.IntRange(min=2), help="Built-in task: sequence length.")

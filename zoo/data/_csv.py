@@ -67,12 +67,37 @@ def _labels(table: Table, target: str) -> tuple[list[str], tuple[str, ...]]:
         if not label:
             raise DataError(f"{table.path}: row {i + 1} (line {i + 2}) has an empty label.")
     classes = tuple(sorted(set(labels), key=_label_order))
+    if _continuous(labels, classes):
+        raise DataError(
+            f"{table.path}: column {target!r} has {len(classes):,} distinct values in "
+            f"{len(labels):,} rows: a continuous value, not class labels (classification "
+            "learns one output per class). Predict it with --task regression (the default), "
+            "or bin it into a few labels first."
+        )
     if len(classes) < 2:
         raise DataError(
             f"{table.path}: column {target!r} has {len(classes)} distinct label(s) "
             f"({', '.join(classes)}); classification needs at least 2."
         )
     return labels, classes
+
+
+#: Up to this many classes a label column is never called continuous.
+FEW_CLASSES = 20
+
+
+def _continuous(labels: list[str], classes: tuple[str, ...]) -> bool:
+    """A target column that holds measurements rather than labels: more than FEW_CLASSES
+    distinct values, and either fewer than two rows per value on average or numbers that are
+    not whole (1.25, 3.7: a price, a temperature)."""
+    if len(classes) <= FEW_CLASSES:
+        return False
+    if 2 * len(classes) > len(labels):
+        return True
+    try:
+        return any(not float(c).is_integer() for c in classes)
+    except ValueError:  # text labels
+        return False
 
 
 def _label_order(label: str) -> tuple[int, float, str]:
@@ -105,6 +130,12 @@ def csv_dataset(path: Path, options: DataOptions) -> Dataset:
     table.column(target)  # a clear error for a missing target before anything else
     features = options.features or default_features(table, target, task)
     horizon = options.horizon if options.horizon is not None else _default_horizon(task)
+    if task == REGRESSION and horizon == 0 and target in features:
+        raise DataError(
+            f"{path}: --horizon 0 with the target {target!r} among the features: each window's "
+            "last row holds the very value it predicts (the target leaks into the input). "
+            f"Forecast with --horizon 1 or more, or leave {target!r} out of --features."
+        )
     _check_window(path, len(table.rows), options.window, horizon, needed=2)
     window = options.window
     ends = np.arange(window - 1, len(table.rows) - horizon)  # rows where windows end

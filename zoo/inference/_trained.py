@@ -193,9 +193,15 @@ def _guarded(what: str, call: Callable[[Path], Any], path: Path) -> Any:
 
 
 def predict(
-    trained: TrainedModel, source: str, predictor: Predictor | None = None
+    trained: TrainedModel,
+    source: str,
+    predictor: Predictor | None = None,
+    seed: int | None = None,
+    seq_len: int | None = None,
 ) -> list[dict[str, Any]]:
     """One row per window: what it predicts, in the target's units, and the truth if known.
+
+    `seed` and `seq_len` choose a built-in task's test split, as in `evaluate`.
 
     For a CSV file `row` is the (0-based, header excluded) row the prediction is for; the
     last `horizon` windows forecast rows past the end of the file. For a built-in task it
@@ -206,11 +212,16 @@ def predict(
 
     spec = trained.spec
     if spec.kind == "csv" and source not in BUILTIN_TASKS and is_csv(source):
+        if seed is not None or seq_len is not None:
+            raise DataError(
+                "--seed and --seq-len choose a built-in task's test split; a CSV file's "
+                "windows come from its rows."
+            )
         windows = csv_windows(spec, Path(source), labelled=False)
         x, rows, y, known = windows.x, windows.rows, windows.y, windows.has_target
         lengths, truth_values = None, windows.truth
     else:
-        split = _labelled(trained, source, None, None)
+        split = _labelled(trained, source, seed, seq_len)
         x, rows, y = split.x, np.arange(len(split)), split.y
         known = np.ones(len(split), dtype=bool)
         lengths, truth_values = _tensor(split), None
