@@ -26,9 +26,10 @@ def _is_artifact(app: App, name: str) -> bool:
     a name ending with an exporter's suffix (`exports/lstm.onnx`)."""
     if name in app.plugins.architectures or name in app.registry.entries:
         return False
-    return Path(name).is_file() or any(
-        name.endswith(e.suffix) for e in app.plugins.exporters.values()
-    )
+    path = Path(name)
+    if path.is_dir():  # a folder of artifacts (not a checkpoint: that takes --checkpoint)
+        return not (path / "config.json").exists()
+    return path.is_file() or any(name.endswith(e.suffix) for e in app.plugins.exporters.values())
 
 
 def _look_inside(app: App, checkpoint: Path | None, name: str | None, as_json: bool) -> None:

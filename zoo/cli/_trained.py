@@ -212,6 +212,8 @@ def add_trained_commands(cli: click.Group) -> None:
         zoo-registry.toml).
 
         Loading the model by name later checks the sha256 and refuses changed weights.
+        A checkpoint outside the registry file's folder is copied into its
+        checkpoints/NAME folder first (a registry names only paths inside its folder).
 
         \b
         zoo register --checkpoint runs/lstm --name lstm-sine --registry models.toml
@@ -220,9 +222,16 @@ def add_trained_commands(cli: click.Group) -> None:
         """
         from zoo.catalog._register import register_checkpoint
 
-        entry = register_checkpoint(
+        done = register_checkpoint(
             session(ctx), checkpoint, name, registry, description, tags or ("trained",)
         )
+        entry = done.entry
+        if done.copied is not None:  # say which: the entry names the copy, not the original
+            click.echo(
+                f"copied {checkpoint} to {done.copied}: a registry file names only checkpoints "
+                "inside its folder",
+                err=True,
+            )
         click.echo(
             f"registered {entry.name} in {registry}: {entry.checkpoint} (sha256 {entry.sha256})"
         )

@@ -20,7 +20,7 @@ from zoo.export import _metadata as keys
 from zoo.export._metadata import PARITY, TORCH_VERSION, VERSION, ArtifactMetadata
 from zoo.export._peek import peek_metadata
 from zoo.export._pipeline import report_path
-from zoo.export._verify import find_exporter
+from zoo.export._verify import check_artifact_file, find_exporter
 
 #: Metadata keys `describe_artifact` shows as fields of their own.
 _SHOWN = {
@@ -53,10 +53,7 @@ def _report_summary(path: Path) -> dict[str, Any] | None:
 
 def describe_artifact(exporters: dict[str, Exporter], path: Path) -> dict[str, Any]:
     """An artifact's format, contract, provenance and parity as one JSON-ready dict."""
-    if path.is_dir():
-        raise ZooError(f"{str(path)!r} is a folder; give one artifact file in it.")
-    if not path.is_file():
-        raise ZooError(f"Artifact {str(path)!r} does not exist.")
+    check_artifact_file(exporters, path, "zoo info")
     exporter = find_exporter(exporters, path)
     meta = peek_metadata(exporter, path)
     recorded = ArtifactMetadata.read(meta, where=str(path))
