@@ -19,6 +19,7 @@ from zoo.cli._common import (
     registry_option,
     session,
 )
+from zoo.cli._complete import complete_model
 
 
 def _is_artifact(app: App, name: str) -> bool:
@@ -88,7 +89,7 @@ def add_catalog_commands(cli: click.Group) -> None:
         click.echo(format_table(("NAME", "ARCH", "PLUGIN", "PARAMS", "DESCRIPTION"), table))
 
     @cli.command()
-    @click.argument("name", required=False, metavar="NAME|FILE")
+    @click.argument("name", required=False, metavar="NAME|FILE", shell_complete=complete_model)
     @click.option(
         "--checkpoint",
         type=click.Path(path_type=Path),

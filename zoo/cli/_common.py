@@ -60,8 +60,13 @@ def set_errors() -> Iterator[None]:
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
+#: `ctx.meta` key of the registry files given after a command (shell completion reads it).
+COMMAND_REGISTRIES = "zoo.command_registries"
+
+
 def _add_registries(ctx: click.Context, _param: click.Parameter, value: tuple[Path, ...]) -> None:
-    if value:
+    ctx.meta.setdefault(COMMAND_REGISTRIES, []).extend(value)
+    if value and ctx.find_object(App) is not None:  # None while the shell completes
         app = session(ctx)
         ctx.obj = App(app.plugins, [*app.extra_registries, *value])
 

@@ -24,6 +24,7 @@ from zoo.cli._common import (
     session,
     set_errors,
 )
+from zoo.cli._complete import complete_exporter, complete_model
 
 if TYPE_CHECKING:
     from zoo._spec import Exporter
@@ -124,7 +125,7 @@ def add_export_commands(cli: click.Group) -> None:
     """Register export and verify on the `zoo` group."""
 
     @cli.command("export")
-    @click.argument("name", required=False)
+    @click.argument("name", required=False, shell_complete=complete_model)
     @click.option(
         "--checkpoint",
         type=click.Path(path_type=Path),
@@ -135,7 +136,13 @@ def add_export_commands(cli: click.Group) -> None:
         "--torchscript", "formats", flag_value="torchscript", multiple=True, help="TorchScript."
     )
     @click.option("--pt2", "formats", flag_value="pt2", multiple=True, help="torch.export .pt2.")
-    @click.option("--format", "formats", multiple=True, help="Any registered exporter by name.")
+    @click.option(
+        "--format",
+        "formats",
+        multiple=True,
+        shell_complete=complete_exporter,
+        help="Any registered exporter by name (`zoo plugins` lists them).",
+    )
     @click.option("--all", "all_formats", is_flag=True, help="Every registered exporter.")
     @click.option(
         "--out", type=click.Path(path_type=Path), default=Path("exports"), show_default=True

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
+from zoo.cli._complete import complete_model
 from zoo.data._spec import TASKS
 from zoo.data._synthetic import BUILTIN_TASKS
 
@@ -75,7 +76,7 @@ csv_options = _option_group(
 )
 
 trained_options = _option_group(
-    click.argument("name", required=False),
+    click.argument("name", required=False, shell_complete=complete_model),
     click.option(
         "--checkpoint",
         type=click.Path(path_type=Path),

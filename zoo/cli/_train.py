@@ -22,6 +22,7 @@ from zoo.cli._common import (
     session,
     set_errors,
 )
+from zoo.cli._complete import complete_model
 from zoo.cli._options import DATA_HELP, csv_options, parse_features, size_options
 from zoo.data._spec import DataOptions
 from zoo.train._reporter import Reporter
@@ -90,7 +91,7 @@ def add_train_commands(cli: click.Group) -> None:
     """Register train on the `zoo` group (zoo.cli._trained: the commands on its result)."""
 
     @cli.command()
-    @click.argument("name")
+    @click.argument("name", shell_complete=complete_model)
     @click.option("--data", "source", required=True, help=DATA_HELP)
     @size_options
     @csv_options
