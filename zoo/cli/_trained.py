@@ -106,8 +106,8 @@ def add_trained_commands(cli: click.Group) -> None:
         seq_len: int | None,
         as_json: bool,
     ) -> None:
-        """One prediction per window of --data, in the target's own units; --runtime onnx
-        runs the exported ONNX file (it must come from this checkpoint).
+        """One prediction per window of --data, in the target's own units; --artifact FILE
+        runs an exported ONNX file in onnxruntime instead (it must come from this checkpoint).
 
         For a CSV file, one row per window: ROW is the file row (0-based, header not
         counted) the prediction is for; the last windows forecast past the end of the
@@ -116,8 +116,8 @@ def add_trained_commands(cli: click.Group) -> None:
 
         \b
         zoo predict --checkpoint runs/prices --data new.csv --json
-        zoo predict --checkpoint runs/prices --data new.csv --runtime onnx \\
-            --artifact exports/prices.onnx
+        zoo predict --checkpoint runs/prices --data new.csv \\
+            --artifact exports/prices-trained.onnx
         """
         from zoo.inference._trained import artifact_predictor
         from zoo.inference._trained import predict as run_predict
