@@ -48,14 +48,14 @@ def readme_commands() -> tuple[list[str], list[tuple[str, str]]]:
     skipped: list[tuple[str, str]] = []
     for block in re.findall(r"```bash\n(.*?)```", text, re.S):
         for line in block.replace("\\\n", " ").splitlines():
-            line = line.strip()
+            line = INSTALL_PREFIX.sub("", line.strip())
             if not line or line.startswith("#"):
                 continue
             reason = next((why for pattern, why in SKIP.items() if re.search(pattern, line)), "")
             if reason:
                 skipped.append((line, reason))
             else:
-                run.append(INSTALL_PREFIX.sub("", line))
+                run.append(line)
     return run, skipped
 
 
@@ -82,6 +82,7 @@ def _wrappers(folder: Path) -> Path:
 
 def test_every_skipped_readme_command_has_a_reason_and_zoo_commands_run() -> None:
     run, skipped = readme_commands()
+    assert run[0] == "zoo export bilstm --onnx"  # the README's first command, after its install
     assert any(line.startswith("zoo train") for line in run)
     assert any(line.startswith("torchrun") for line in run)
     assert {why for _, why in skipped} == set(SKIP.values()), "a SKIP pattern matches nothing"
@@ -101,6 +102,8 @@ def test_the_readme_walkthrough_runs_in_order_in_an_empty_folder(tmp_path: Path)
             ["bash", "-c", line], cwd=tmp_path, env=env, capture_output=True, text=True
         )
         assert done.returncode == 0, f"README command failed: {line}\n{done.stderr[-3000:]}"
+    assert (tmp_path / "exports" / "bilstm.onnx.parity.json").is_file()
+    assert (tmp_path / "exports" / "lstm-trained.onnx").is_file()
     assert "lstm-sine" in subprocess.run(
         ["bash", "-c", "zoo list --registry zoo-registry.toml"],
         cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
