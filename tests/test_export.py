@@ -51,7 +51,7 @@ def test_export_passes_parity(
     assert any("batch=1 " in c for c in cases) and any("+states" in c for c in cases)
     assert any(c.startswith("stream") for c in cases) == (not source.contract.bidirectional)
     assert "seq=7 " not in " ".join(cases)  # never the traced shape
-    written = json.loads((tmp_path / f"{arch.name}.parity.json").read_text())
+    written = json.loads((tmp_path / f"{result.path.name}.parity.json").read_text())
     assert written["passed"] and written["artifacts"][0]["parity"]["rows"]
     if exporter == "onnx":
         _check_onnx_file(result.path, source, layers)
@@ -203,7 +203,7 @@ def test_broken_export_fails_parity_names_the_output_and_is_not_written(
     assert "first: output 'hidden'" in result.output and "FAIL" in result.output
     assert not (tmp_path / "lstm.broken.onnx").exists()
     assert not [p for p in tmp_path.iterdir() if "partial" in p.name]
-    report = json.loads((tmp_path / "lstm.parity.json").read_text())
+    report = json.loads((tmp_path / "lstm.broken.onnx.parity.json").read_text())
     assert report["passed"] is False and report["artifacts"][0]["installed"] is False
 
 
@@ -263,7 +263,11 @@ def test_failed_export_keeps_the_previous_artifact(
         and "crashy: export failed: RuntimeError: killed mid-write" in result.output
     )
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["lstm.onnx", "lstm.parity.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "lstm.onnx",
+        "lstm.onnx.failed.parity.json",
+        "lstm.onnx.parity.json",
+    ]
 
 
 def test_nan_weights_fail_parity_naming_the_output(plugins: zoo.Plugins, tmp_path: Path) -> None:
@@ -293,9 +297,9 @@ def test_export_a_checkpoint_and_verify_it(
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output[result.output.index("{") :])
     assert summary["passed"] and summary["weights"]["digest"] == checkpoint.digest
-    meta = plugins.exporter("onnx").read_metadata(out / "run.onnx")
+    meta = plugins.exporter("onnx").read_metadata(out / "run-trained.onnx")
     assert meta["zoo.checkpoint_sha256"] == checkpoint.digest
-    assert invoke("verify", str(out / "run.pt2")).exit_code == 0
+    assert invoke("verify", str(out / "run-trained.pt2")).exit_code == 0
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ def _sha(path: Path) -> str:
 
 def test_sigkill_at_random_moments_never_leaves_a_partial_artifact(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    names = ("lstm.onnx", "lstm.pt2", "lstm.parity.json")
+    names = ("lstm.onnx", "lstm.pt2", "lstm.onnx.parity.json", "lstm.pt2.parity.json")
     subprocess.run(
         [*ZOO, "export", "lstm", "--onnx", "--pt2", "--out", str(out)],
         check=True,
@@ -76,7 +76,7 @@ def test_disk_full_is_a_clear_error_and_keeps_the_previous_artifact(
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr("zoo._fs.os.replace", full)
-    result = invoke("export", "rnn", "--onnx", "--seed", "3", "--out", str(tmp_path))
+    result = invoke("export", "rnn", "--onnx", "--seed", "3", "--force", "--out", str(tmp_path))
     assert result.exit_code == 1
     assert "No space left on device" in result.output and "Traceback" not in result.output
     assert _sha(tmp_path / "rnn.onnx") == before

@@ -22,7 +22,7 @@ def test_int8_checkpoint_is_judged_by_its_task_metric(
     )
     assert result.exit_code == 0, result.output
     assert f"{metric} (task)" in result.output
-    report = json.loads((tmp_path / "x" / "run.parity.json").read_text())
+    report = json.loads((tmp_path / "x" / "run-trained.int8.onnx.parity.json").read_text())
     parity = report["artifacts"][0]["parity"]
     numbers = parity["info"]["task_metric"]
     assert numbers["metric"] == metric and "fp32" in numbers["rule"]
@@ -42,13 +42,15 @@ def test_a_task_metric_miss_fails_the_export(
     )
     assert result.exit_code == 1
     assert "output 'mse (task)'" in result.output and "allowed x0.5" in result.output
-    assert not (tmp_path / "x" / "run.int8.onnx").exists()
+    assert not (tmp_path / "x" / "run-trained.int8.onnx").exists()
 
 
 def test_random_weights_keep_the_elementwise_verdict(invoke: Any, tmp_path: Path) -> None:
     result = invoke("export", "lstm", "--format", "onnx-int8", "--out", str(tmp_path))
     assert result.exit_code == 0
-    parity = json.loads((tmp_path / "lstm.parity.json").read_text())["artifacts"][0]["parity"]
+    parity = json.loads((tmp_path / "lstm.int8.onnx.parity.json").read_text())["artifacts"][0][
+        "parity"
+    ]
     assert parity["info"]["task_metric"].startswith("no trained checkpoint")
     assert not any(c["advisory"] for c in parity["checks"])
 
@@ -64,7 +66,7 @@ def test_predict_with_the_exported_onnx_model(invoke: Any, tmp_path: Path) -> No
     )
     result = invoke(
         "predict", "--checkpoint", str(run), "--data", "sine", "--json",
-        "--runtime", "onnx", "--artifact", str(tmp_path / "run.onnx"),
+        "--runtime", "onnx", "--artifact", str(tmp_path / "run-trained.onnx"),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     onnx_rows = json.loads(result.output)
@@ -79,4 +81,4 @@ def test_predict_with_the_exported_onnx_model(invoke: Any, tmp_path: Path) -> No
     )  # fmt: skip
     assert refused.exit_code == 1 and "was not exported from" in refused.output
     alone = invoke("predict", "--checkpoint", str(run), "--data", "sine", "--runtime", "onnx")
-    assert alone.exit_code == 2 and "go together" in alone.output
+    assert alone.exit_code == 2 and "give --artifact FILE" in alone.output

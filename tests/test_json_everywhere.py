@@ -31,7 +31,9 @@ def strict_loads(text: str) -> Any:
 
 def _cases(trained: Path, tmp: Path) -> dict[str, list[str]]:
     """The arguments of one `--json` run of each command (`trained`: a tiny checkpoint)."""
-    onnx = tmp / "exports" / "tiny.onnx"
+    onnx = (
+        tmp / "exports" / f"{trained.name}-trained.onnx"
+    )  # a checkpoint exports as FOLDER-trained
     return {
         "list": ["list"],
         "info": ["info", "lstm"],

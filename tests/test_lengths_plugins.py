@@ -232,7 +232,7 @@ def test_cli_exports_bilstm_everywhere_with_lengths_and_verifies(
     rows = [line for line in result.output.splitlines() if "hidden past lengths" in line]
     assert len(rows) == len(EXPORTERS) and all(line.endswith("pass") for line in rows)
     assert "FAIL" not in result.output
-    report = json.loads((tmp_path / "bilstm.parity.json").read_text())
+    report = json.loads((tmp_path / "bilstm.onnx.parity.json").read_text())
     assert report["lengths"] is True and report["passed"] is True
     verified = invoke("verify", str(tmp_path / "bilstm.pt2"), "--json")
     assert verified.exit_code == 0, verified.output

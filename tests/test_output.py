@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from zoo._tables import format_table
-from zoo.cli._export import PARITY_HEADERS, parity_rows, print_parity_table
 from zoo.cli._output import console_for
+from zoo.cli._parity_table import PARITY_HEADERS, parity_rows, print_parity_table
 from zoo.cli._progress import TrainingProgress, bar_line, epoch_line, result_line
 from zoo.parity._report import OutputCheck, ParityReport
 from zoo.train._settings import EpochRecord

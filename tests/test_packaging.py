@@ -128,5 +128,9 @@ def test_wheels_installed_in_a_fresh_venv_list_and_export(
         "gru.ort.onnx",
         "gru.pt2",
         "gru.torchscript.pt",
-        "gru.parity.json",
+        "gru.onnx.parity.json",
+        "gru.int8.onnx.parity.json",
+        "gru.ort.onnx.parity.json",
+        "gru.pt2.parity.json",
+        "gru.torchscript.pt.parity.json",
     }

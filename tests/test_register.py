@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from zoo.catalog._register import toml_string, toml_value
+from zoo.checkpoint._format import read_checkpoint
 
 
 @given(st.text())
@@ -90,16 +91,27 @@ def test_register_refuses_bad_or_taken_names(
     assert registry.read_text() == before
 
 
-def test_register_refuses_a_checkpoint_outside_the_registry_folder(
+def test_register_copies_a_checkpoint_outside_the_registry_folder_and_says_so(
     invoke: Any, trained: Path, tmp_path: Path
 ) -> None:
     registry = tmp_path / "elsewhere" / "models.toml"
-    registry.parent.mkdir()
     result = invoke(
         "register", "--checkpoint", str(trained), "--name", "x", "--registry", str(registry)
     )
-    assert result.exit_code == 1 and "is outside the registry file's folder" in result.output
-    assert not registry.exists()
+    assert result.exit_code == 0, result.output
+    copy = tmp_path / "elsewhere" / "checkpoints" / "x"
+    assert f"copied {trained} to {copy}" in result.output
+    assert 'checkpoint = "checkpoints/x"' in registry.read_text()
+    assert read_checkpoint(copy).digest == read_checkpoint(trained).digest
+    assert invoke("--registry", str(registry), "eval", "x", "--data", "sine").exit_code == 0
+    again = invoke(
+        "register", "--checkpoint", str(trained), "--name", "y", "--registry", str(registry)
+    )
+    assert again.exit_code == 0 and (copy.parent / "y").is_dir()
+    taken = invoke(  # the name is taken: no copy is left behind
+        "register", "--checkpoint", str(trained), "--name", "x", "--registry", str(registry)
+    )
+    assert taken.exit_code == 1 and sorted(p.name for p in copy.parent.iterdir()) == ["x", "y"]
 
 
 def _register(invoke: Any, checkpoint: Path, registry: Path, name: str = "tiny") -> None:

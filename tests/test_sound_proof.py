@@ -109,7 +109,7 @@ def test_an_exported_checkpoint_is_pinned_as_a_whole(
     out = tmp_path / "out"
     exported = invoke("export", "--checkpoint", str(trained), "--onnx", "--out", str(out))
     assert exported.exit_code == 0, exported.output
-    artifact = out / "tiny.onnx"
+    artifact = out / "tiny-trained.onnx"
     assert invoke("verify", str(artifact)).exit_code == 0
     _rescale(trained)
     result = invoke("verify", str(artifact))
@@ -166,7 +166,7 @@ def test_int8_is_judged_on_held_out_windows_of_the_training_file(
 ) -> None:
     result = _int8(invoke, csv_run, tmp_path / "x")
     assert result.exit_code == 0, result.output
-    report = json.loads((tmp_path / "x" / "run.parity.json").read_text())
+    report = json.loads((tmp_path / "x" / "run-trained.int8.onnx.parity.json").read_text())
     (task,) = [c for c in report["artifacts"][0]["parity"]["checks"] if "(task)" in c["output"]]
     # 120 rows, window 8, horizon 1: 112 windows; zoo train validated the last 20% (22).
     assert "22 held-out sequences" in task["case"], task["case"]
@@ -183,9 +183,9 @@ def test_int8_refuses_another_file_of_the_training_files_name(
     result = _int8(invoke, csv_run, tmp_path / "x")
     assert result.exit_code == 1
     assert "is not the training CSV" in result.output and "--data FILE" in result.output
-    assert not (tmp_path / "x" / "run.int8.onnx").exists()
+    assert not (tmp_path / "x" / "run-trained.int8.onnx").exists()
     _int8(invoke, csv_run, tmp_path / "x", "--data", "data.csv")  # the user's explicit choice
-    report = json.loads((tmp_path / "x" / "run.parity.json").read_text())
+    report = json.loads((tmp_path / "x" / "run-trained.int8.onnx.parity.json").read_text())
     cases = [c["case"] for c in report["artifacts"][0]["parity"]["checks"]]
     assert any("112 sequences of data.csv" in c for c in cases), cases  # every window
 
@@ -198,7 +198,7 @@ def test_int8_without_its_data_fails_unless_the_fallback_is_accepted(
     result = _int8(invoke, csv_run, tmp_path / "x")
     assert result.exit_code == 1
     assert "task metric cannot be computed" in result.output  # on the console, not only JSON
-    assert not (tmp_path / "x" / "run.int8.onnx").exists()
+    assert not (tmp_path / "x" / "run-trained.int8.onnx").exists()
     accepted = _int8(invoke, csv_run, tmp_path / "x", "--accept-elementwise")
     assert accepted.exit_code == 0, accepted.output
     assert "judged by its elementwise tolerance, as --accept-elementwise asks" in accepted.output
@@ -227,14 +227,14 @@ def test_predict_refuses_an_artifact_that_copied_the_checkpoints_metadata(
     assert exported.exit_code == 0, exported.output
     args = ("--set", "input_size=1", "--set", "hidden_size=4", "--seed", "3")
     assert invoke("export", "lstm", "--onnx", "--out", str(fake), *args).exit_code == 0
-    claims = {p.key: p.value for p in onnx.load(str(genuine / "tiny.onnx")).metadata_props}
+    claims = {p.key: p.value for p in onnx.load(str(genuine / "tiny-trained.onnx")).metadata_props}
     model = onnx.load(str(fake / "lstm.onnx"))
     for prop in model.metadata_props:  # every claim of the genuine file, copied
         if prop.key in claims:
             prop.value = claims[prop.key]
     onnx.save(model, str(fake / "lstm.onnx"))
     predict = ("predict", "--checkpoint", str(trained), "--data", "sine", "--runtime", "onnx")
-    assert invoke(*predict, "--artifact", str(genuine / "tiny.onnx")).exit_code == 0
+    assert invoke(*predict, "--artifact", str(genuine / "tiny-trained.onnx")).exit_code == 0
     result = invoke(*predict, "--artifact", str(fake / "lstm.onnx"))
     assert result.exit_code == 1
     assert "does not compute what it computes" in result.output
@@ -269,7 +269,7 @@ def test_the_parity_report_is_strict_json_when_values_are_not_finite(
             parameter.zero_()
     summary = export_model(source, [plugins.exporter("onnx-nudge")], tmp_path)
     assert summary.passed
-    text = (tmp_path / "rnn.parity.json").read_text()
+    text = (tmp_path / "rnn.nudge.onnx.parity.json").read_text()
     data = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in the report"))
     assert data["non_finite"]  # the infinite max_rel, said as a note
 

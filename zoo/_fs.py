@@ -36,6 +36,16 @@ def ensure_dir(path: Path) -> Path:
     return path
 
 
+def check_writable(path: Path) -> None:
+    """A clear error, before any work, when files cannot be created in folder `path`
+    (rather than every write failing later with a message about something else)."""
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ZooError(
+            f"Output directory {str(path)!r} is not writable. Choose another --out, or make "
+            "it writable."
+        )
+
+
 def current_umask() -> int:
     """The process's umask (the permission bits new files do not get)."""
     mask = os.umask(0)

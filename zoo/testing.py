@@ -52,7 +52,7 @@ def check_architecture(
         plugins.exporter(e) for e in (exporters if exporters is not None else plugins.exporters)
     ]
     with tempfile.TemporaryDirectory() as scratch:
-        summary = export_model(source, chosen, out_dir or Path(scratch))
+        summary = export_model(source, chosen, out_dir or Path(scratch), force=True)
     problems = []
     for artifact in summary.artifacts:
         if artifact.error:

@@ -57,7 +57,8 @@ def run(config: BenchConfig) -> SectionResult:
     arch = plugins.architecture(ARCHITECTURE)
     model_config = arch.resolve({"hidden_size": plan.hidden})
     source = SourceModel("mgu", arch, model_config, seeded(arch, model_config, 0), RandomWeights(0))
-    summary = export_model(source, [plugins.exporter("onnx")], config.workdir / "custom-cell")
+    folder = config.workdir / "custom-cell"  # the bench's own scratch files: replaced
+    summary = export_model(source, [plugins.exporter("onnx")], folder, force=True)
     if not summary.passed:
         raise RuntimeError(f"the mgu export failed parity: {summary.to_dict()}")
     session = ort_session(summary.artifacts[0].path)

@@ -4,7 +4,11 @@ No TOML writer is needed: zoo appends one well-formed ``[models.NAME]`` table, e
 every string itself, and writes the file atomically after checking that the result parses
 and validates as a registry (so a failed registration leaves the file as it was). The
 checkpoint path is stored relative to the registry file's folder, which must contain it
-and every file it links to.
+and every file it links to (a registry file never names a path outside its folder: see
+zoo.catalog._registry). A checkpoint outside that folder, the common case
+(`zoo register --checkpoint runs/lstm --registry ~/models/zoo.toml`), is copied first
+into `FOLDER/checkpoints/NAME/` (config.json, the weights and metrics.json), and the copy,
+its digest checked equal to the original's, is what the entry names.
 
 Registrations of one file run one at a time: the read-modify-write holds a lock file
 beside the registry (`lock_path`), so that concurrent `zoo register` runs all keep their
@@ -17,19 +21,21 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import shutil
+import tempfile
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from zoo._errors import RegistryError
-from zoo._fs import Locked, atomic_output, hold_lock
+from zoo._fs import Locked, atomic_output, ensure_dir, hold_lock
 from zoo._spec import NAME_RULE, valid_name
 from zoo.catalog import _source as models
 from zoo.catalog._registry import ModelEntry, check_inside, read_registry
 from zoo.catalog._session import App
-from zoo.checkpoint._format import checkpoint_files, read_checkpoint
+from zoo.checkpoint._format import CONFIG_FILE, WEIGHTS_FILE, checkpoint_files, read_checkpoint
 from zoo.checkpoint._provenance import CheckpointWeights
 
 #: How long `zoo register` waits for another registration of the same file to finish.
@@ -126,8 +132,9 @@ def register_checkpoint(
     registry: Path,
     description: str | None = None,
     tags: Sequence[str] = ("trained",),
-) -> ModelEntry:
-    """Append an entry for `checkpoint` to `registry` (created if missing); returns it.
+) -> Registered:
+    """Append an entry for `checkpoint` to `registry` (created if missing): a copy of it
+    inside the registry file's folder when it lies outside (`COPIES`).
 
     The checkpoint is loaded first (safetensors only, shapes checked against its config),
     so an entry is only ever written for weights zoo can load.
@@ -144,13 +151,11 @@ def register_checkpoint(
     meta = read_checkpoint(checkpoint).meta
     real = registry.resolve()  # a link is written through: its target is the file
     folder = real.parent
+    copied: Path | None = None
+    if not checkpoint.resolve().is_relative_to(folder):
+        copied = copy_checkpoint(checkpoint, folder / COPIES / name, source.weights.digest)
+        checkpoint = copied
     target = checkpoint.resolve()
-    if not target.is_relative_to(folder):
-        raise RegistryError(
-            f"Checkpoint {str(checkpoint)!r} is outside the registry file's folder {folder}; "
-            "registry paths are relative to it. Put the registry file in a folder above the "
-            "checkpoint (--registry DIR/registry.toml) or move the checkpoint."
-        )
     check_inside(folder, checkpoint_files(checkpoint), f"--registry {registry}")
     table = entry_table(
         name,
@@ -169,8 +174,59 @@ def register_checkpoint(
                 f"{registry}: another registration has held {exc.path.name} for over "
                 f"{LOCK_WAIT_SECONDS:g} s ({exc.holder}); wait for it to finish, or stop it."
             ) from None
-        entries = _append(app, registry, real, name, table)
-    return replace(entries[name], source=registry)
+        try:
+            entries = _append(app, registry, real, name, table)
+        except BaseException:
+            if copied is not None:
+                shutil.rmtree(copied, ignore_errors=True)
+            raise
+    return Registered(replace(entries[name], source=registry), copied)
+
+
+@dataclass(frozen=True)
+class Registered:
+    """What `register_checkpoint` wrote: the entry, and the copy it names when the
+    checkpoint was outside the registry file's folder (None when it names the original)."""
+
+    entry: ModelEntry
+    copied: Path | None
+
+
+#: Where checkpoints from outside a registry file's folder are copied, inside it.
+COPIES = "checkpoints"
+
+#: The files of a checkpoint copied for a registry (metrics.json when there is one).
+_OPTIONAL = ("metrics.json",)
+
+
+def copy_checkpoint(checkpoint: Path, dest: Path, digest: str) -> Path:
+    """Copy the checkpoint's config.json and weights (as a load reads them) and its
+    metrics.json into the new folder `dest`, whole or not at all; its digest must equal
+    `digest` (the original's)."""
+    if dest.exists():
+        raise RegistryError(
+            f"{dest} already exists (a copy made for another registration?). Choose another "
+            "--name, or remove it."
+        )
+    ensure_dir(dest.parent)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", dir=dest.parent))
+    try:
+        config, weights = checkpoint_files(checkpoint)
+        shutil.copyfile(config, staging / CONFIG_FILE)
+        shutil.copyfile(weights, staging / WEIGHTS_FILE)
+        for name in _OPTIONAL:
+            if (checkpoint / name).is_file():
+                shutil.copyfile(checkpoint / name, staging / name)
+        if read_checkpoint(staging).digest != digest:
+            raise RegistryError(
+                f"Checkpoint {str(checkpoint)!r} changed while it was copied to {dest}; "
+                "register it again."
+            )
+        os.rename(staging, dest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return dest
 
 
 def lock_path(registry: Path) -> Path:

@@ -55,7 +55,7 @@ class App:
         elif "/" in name or Path(name).is_dir():
             raise ZooError(
                 f"{name!r} is a path, not a model name. A trained checkpoint folder goes "
-                f"after --checkpoint (zoo export/eval/predict --checkpoint {name}); "
+                f"after --checkpoint (zoo info/export/eval/predict --checkpoint {name}); "
                 "`zoo list` shows the model names."
             )
         else:

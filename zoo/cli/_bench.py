@@ -42,7 +42,8 @@ def add_bench_command(cli: click.Group) -> None:
         quiet: bool,
         as_json: bool,
     ) -> None:
-        """Measure zoo's speed goals side by side and print medians and ratios.
+        """Measure zoo's speed goals side by side and print medians and ratios
+        (docs/benchmarks.md).
 
         Sections: cli, cli-scale, export, ort-options, inference, efficiency, training,
         custom-cell.
@@ -55,11 +56,18 @@ def add_bench_command(cli: click.Group) -> None:
         zoo bench --section inference --out bench/
         """
         from zoo.bench._report import to_text
-        from zoo.bench._run import run_bench
+        from zoo.bench._run import run_bench, section_names
 
         given = sorted({a for a in ctx.meta.get(ARGV, ()) if a in MODE_FLAGS})
         if len(given) > 1:
             raise click.UsageError(f"{' and '.join(given)} exclude each other; choose one.")
+        unknown = sorted(set(sections) - set(section_names()))
+        if unknown:  # a bad value is a usage error (exit 2), like any other
+            raise click.BadParameter(
+                f"unknown section(s) {', '.join(map(repr, unknown))}; choose from "
+                f"{', '.join(section_names())}.",
+                param_hint="'--section'",
+            )
 
         def progress(line: str) -> None:
             if not quiet:

@@ -12,7 +12,46 @@ import click
 
 from zoo._tables import format_table
 from zoo.catalog._session import App
-from zoo.cli._common import echo_json, json_option, registry_option, session
+from zoo.cli._common import (
+    command_registry_option,
+    echo_json,
+    json_option,
+    registry_option,
+    session,
+)
+from zoo.cli._complete import complete_model
+
+
+def _is_artifact(app: App, name: str) -> bool:
+    """NAME is an exported file rather than a model name: not a name zoo knows, and a file or
+    a name ending with an exporter's suffix (`exports/lstm.onnx`)."""
+    if name in app.plugins.architectures or name in app.registry.entries:
+        return False
+    path = Path(name)
+    if path.is_dir():  # a folder of artifacts (not a checkpoint: that takes --checkpoint)
+        return not (path / "config.json").exists()
+    return path.is_file() or any(name.endswith(e.suffix) for e in app.plugins.exporters.values())
+
+
+def _look_inside(app: App, checkpoint: Path | None, name: str | None, as_json: bool) -> None:
+    """`zoo info --checkpoint DIR` or `zoo info FILE`."""
+    from zoo.cli._look import show_artifact, show_checkpoint
+
+    if checkpoint is not None:
+        from zoo.checkpoint._describe import describe_checkpoint
+
+        data = describe_checkpoint(checkpoint)
+        show = show_checkpoint
+    else:
+        from zoo.export._describe import describe_artifact
+
+        assert name is not None
+        data = describe_artifact(app.plugins.exporters, Path(name))
+        show = show_artifact
+    if as_json:
+        echo_json(data)
+    else:
+        show(data)
 
 
 def add_catalog_commands(cli: click.Group) -> None:
@@ -26,7 +65,8 @@ def add_catalog_commands(cli: click.Group) -> None:
     def list_(
         ctx: click.Context, pattern: str | None, registries: tuple[Path, ...], as_json: bool
     ) -> None:
-        """List registered models, optionally filtered by an fnmatch PATTERN (e.g. 'lstm*').
+        """Named models (fnmatch PATTERN, e.g. 'lstm*'), with parameter counts: registry
+        entries, and every installed architecture no entry is named after, at its defaults.
 
         Every installed architecture is a model too (at its defaults): one that no registry
         entry names is listed under its own name, so a plugin's model shows (and exports by
@@ -49,12 +89,34 @@ def add_catalog_commands(cli: click.Group) -> None:
         click.echo(format_table(("NAME", "ARCH", "PLUGIN", "PARAMS", "DESCRIPTION"), table))
 
     @cli.command()
-    @click.argument("name")
+    @click.argument("name", required=False, metavar="NAME|FILE", shell_complete=complete_model)
+    @click.option(
+        "--checkpoint",
+        type=click.Path(path_type=Path),
+        help="Describe a checkpoint folder written by `zoo train` instead of a model NAME.",
+    )
+    @command_registry_option
     @json_option
     @click.pass_context
-    def info(ctx: click.Context, name: str, as_json: bool) -> None:
-        """Describe model NAME: config, I/O contract with shapes, parameter count."""
-        data = session(ctx).resolve(name).describe()
+    def info(ctx: click.Context, name: str | None, checkpoint: Path | None, as_json: bool) -> None:
+        """Describe model NAME (config, I/O contract with shapes, parameter count, lengths
+        and streaming support), a --checkpoint DIR (also its data, training, metrics,
+        digest and size) or an exported FILE (contract, provenance, parity, size: read
+        from its zoo metadata; nothing in the file is run).
+
+        \b
+        zoo info bilstm
+        zoo info --checkpoint runs/lstm
+        zoo info exports/lstm-trained.onnx --json
+        """
+        if (name is None) == (checkpoint is None):
+            raise click.UsageError("Give a model NAME, an exported FILE or --checkpoint DIR.")
+        app = session(ctx)
+        if checkpoint is not None or (name is not None and _is_artifact(app, name)):
+            _look_inside(app, checkpoint, name, as_json)
+            return
+        assert name is not None
+        data = app.resolve(name).describe()
         if as_json:
             echo_json(data)
             return
@@ -82,8 +144,8 @@ def add_catalog_commands(cli: click.Group) -> None:
     @json_option
     @click.pass_context
     def plugins_(ctx: click.Context, as_json: bool) -> None:
-        """Show each plugin (its distribution, version, hooks and what it registered), then
-        every exporter with its file suffix and description."""
+        """Each plugin: distribution, version, hooks, what it registered; then every exporter
+        with its file suffix and description."""
         loaded = session(ctx).plugins
         archs = loaded.architectures
         exporters = loaded.exporters

@@ -60,6 +60,31 @@ def set_errors() -> Iterator[None]:
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
+#: `ctx.meta` key of the registry files given after a command (shell completion reads it).
+COMMAND_REGISTRIES = "zoo.command_registries"
+
+
+def _add_registries(ctx: click.Context, _param: click.Parameter, value: tuple[Path, ...]) -> None:
+    ctx.meta.setdefault(COMMAND_REGISTRIES, []).extend(value)
+    if value and ctx.find_object(App) is not None:  # None while the shell completes
+        app = session(ctx)
+        ctx.obj = App(app.plugins, [*app.extra_registries, *value])
+
+
+#: `--registry FILE` after a command (`zoo export --registry FILE NAME`), as before it: the
+#: command's session reads that registry file too.
+command_registry_option = click.option(
+    "--registry",
+    "registries",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    expose_value=False,
+    is_eager=True,
+    callback=_add_registries,
+    help="Also read this registry TOML file (repeatable; as `zoo --registry FILE ...`).",
+)
+
+
 def registry_option(help: str) -> Callable[[F], F]:
     """`--registry FILE`, repeatable, into the `registries` parameter."""
     return click.option(

@@ -77,7 +77,7 @@ def add_dataset_commands(cli: click.Group) -> None:
     @cli.command("baseline")
     @click.argument("data")
     @click.option("--window", type=click.IntRange(min=1), help="Forecasting: window length.")
-    @click.option("--horizon", type=click.IntRange(min=1), help="Forecasting: steps ahead.")
+    @click.option("--horizon", type=click.IntRange(min=0), help="Forecasting: steps ahead.")
     @click.option(
         "--val-fraction",
         type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
@@ -85,7 +85,13 @@ def add_dataset_commands(cli: click.Group) -> None:
         show_default=True,
         help="The validation share, as in `zoo train` (AR order choice; UCR: of TRAIN).",
     )
-    @click.option("--seed", type=int, default=0, show_default=True, help="As in `zoo train`.")
+    @click.option(
+        "--seed",
+        type=click.IntRange(min=0),
+        default=0,
+        show_default=True,
+        help="As in `zoo train`.",
+    )
     @json_option
     @click.pass_context
     def baseline(

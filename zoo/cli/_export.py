@@ -1,4 +1,4 @@
-"""The export commands: `zoo export` and `zoo verify`, with their parity table.
+"""The export commands: `zoo export` and `zoo verify` (their parity table: zoo.cli._parity_table).
 
 Thin like the rest of `zoo.cli`: parse arguments, call zoo.export._pipeline and _verify,
 print. Importing this module imports neither torch nor onnxruntime; the commands import
@@ -9,104 +9,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from zoo._errors import ZooError
 from zoo._spec import parse_assignments
-from zoo._tables import Drop, Narrow
-from zoo.cli._common import F, echo_json, json_option, session, set_errors
+from zoo.cli._common import (
+    F,
+    command_registry_option,
+    echo_json,
+    json_option,
+    session,
+    set_errors,
+)
+from zoo.cli._complete import complete_exporter, complete_model
 from zoo.cli._output import quiet_option
+from zoo.cli._parity_table import failure_lines, print_parity_table
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
-    from zoo.parity._report import ParityReport
+    from zoo._spec import Exporter
 
 
-#: The parity table's columns.
-PARITY_HEADERS = ("ARTIFACT", "OUTPUT", "CASES", "MAX ABS", "MAX REL", "ATOL", "RTOL", "RESULT")
-#: How the parity table fits a narrow terminal: the verdict keeps its first word ("pass",
-#: "FAIL", "info") whole; the tolerances, then the case count and the relative error go
-#: first; long paths and problems are cut with an ellipsis (the failure lines say it all).
-PARITY_FIT = (
-    Narrow("RESULT", 24),
-    Narrow("ARTIFACT", 32),
-    Drop("RTOL"),
-    Drop("ATOL"),
-    Narrow("ARTIFACT", 24),
-    Drop("CASES"),
-    Narrow("RESULT", 12),
-    Drop("MAX REL"),
-    Narrow("OUTPUT", 12),
-    Narrow("ARTIFACT", 12),
-    Narrow("RESULT", 4),
-)
-
-
-def parity_rows(reports: Sequence[ParityReport]) -> list[tuple[object, ...]]:
-    """The parity table's rows: per artifact, per output, the worst case."""
-    rows: list[tuple[object, ...]] = []
-    for report in reports:
-        for row in report.rows():
-            rows.append(
-                (
-                    report.artifact,
-                    row["output"],
-                    row["cases"],
-                    _sci(row["max_abs"]),
-                    _sci(row["max_rel"]),
-                    f"{report.atol:g}",
-                    f"{report.rtol:g}",
-                    _verdict(row),
-                )
-            )
-    return rows
-
-
-def print_parity_table(reports: Sequence[ParityReport], console: Console | None = None) -> None:
-    """The parity table on stdout (or `console`), fitted to a terminal's width."""
-    from zoo.cli._output import make_console, print_table
-
-    print_table(
-        console or make_console(),
-        PARITY_HEADERS,
-        parity_rows(reports),
-        PARITY_FIT,
-        style=_verdict_style,
-        keep_end=("ARTIFACT",),
-    )
-
-
-def _verdict_style(header: str, cell: str) -> str | None:
-    if header != "RESULT":
-        return None
-    return "green" if cell == "pass" else "bold red" if cell.startswith("FAIL") else "yellow"
-
-
-def _verdict(row: dict[str, Any]) -> str:
-    if row.get("advisory"):  # a lossy format, judged by its task metric row instead
-        return "info" + (f" (outside tolerance: {row['problem']})" if row["problem"] else "")
-    return "pass" if row["passed"] else f"FAIL {row['problem']}"
-
-
-def _sci(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2e}"
-
-
-def _failure_lines(reports: Sequence[ParityReport]) -> list[str]:
-    """One line per failing artifact: how many checks failed and the first one."""
-    lines = []
-    for report in reports:
-        if report.failures:
-            first = report.failures[0]
-            lines.append(
-                f"{report.artifact}: {len(report.failures)} of {len(report.checks)} checks "
-                f"failed; first: output {first.output!r} at {first.case}: {first.problem}"
-            )
-    return lines
-
+#: What ends the file name of a checkpoint's export (`runs/lstm` -> `lstm-trained.onnx`):
+#: unlike a registry entry's name, a folder's name says nothing about the weights inside.
+CHECKPOINT_STEM = "-trained"
 
 tolerance = click.FloatRange(min=0.0, min_open=True)
 
@@ -135,11 +62,27 @@ def task_options(command: F) -> F:
     )(command)
 
 
+def _check_legacy(exporters: Sequence[Exporter]) -> None:
+    """--legacy chooses the ONNX route: a usage error when no chosen exporter writes ONNX,
+    a note naming those it does not apply to otherwise."""
+    onnx = [e.name for e in exporters if e.suffix.endswith(".onnx")]
+    others = [e.name for e in exporters if not e.suffix.endswith(".onnx")]
+    if not onnx:
+        raise click.UsageError(
+            f"--legacy selects the deprecated TorchScript-based ONNX exporter; it does not "
+            f"apply to {', '.join(others)}. Add --onnx, or leave --legacy out."
+        )
+    if others:
+        click.echo(
+            f"note: --legacy applies to {', '.join(onnx)} only, not {', '.join(others)}.", err=True
+        )
+
+
 def add_export_commands(cli: click.Group) -> None:
     """Register export and verify on the `zoo` group."""
 
     @cli.command("export")
-    @click.argument("name", required=False)
+    @click.argument("name", required=False, shell_complete=complete_model)
     @click.option(
         "--checkpoint",
         type=click.Path(path_type=Path),
@@ -150,7 +93,13 @@ def add_export_commands(cli: click.Group) -> None:
         "--torchscript", "formats", flag_value="torchscript", multiple=True, help="TorchScript."
     )
     @click.option("--pt2", "formats", flag_value="pt2", multiple=True, help="torch.export .pt2.")
-    @click.option("--format", "formats", multiple=True, help="Any registered exporter by name.")
+    @click.option(
+        "--format",
+        "formats",
+        multiple=True,
+        shell_complete=complete_exporter,
+        help="Any registered exporter by name (`zoo plugins` lists them).",
+    )
     @click.option("--all", "all_formats", is_flag=True, help="Every registered exporter.")
     @click.option(
         "--out", type=click.Path(path_type=Path), default=Path("exports"), show_default=True
@@ -170,13 +119,25 @@ def add_export_commands(cli: click.Group) -> None:
     @click.option(
         "--rtol", type=tolerance, help="Relative tolerance (default: the exporter's, 1e-3)."
     )
-    @click.option("--seed", type=int, default=0, show_default=True, help="Seed of random weights.")
+    @click.option(
+        "--seed",
+        type=click.IntRange(min=0),
+        default=0,
+        show_default=True,
+        help="Seed of random weights (a registry entry without a checkpoint).",
+    )
+    @click.option(
+        "--force",
+        is_flag=True,
+        help="Replace a file at the destination that holds another model (default: refuse).",
+    )
     @task_options
     @click.option(
         "--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Config override."
     )
     @ort_provider_option
     @quiet_option
+    @command_registry_option
     @json_option
     @click.pass_context
     def export(
@@ -192,6 +153,7 @@ def add_export_commands(cli: click.Group) -> None:
         atol: float | None,
         rtol: float | None,
         seed: int,
+        force: bool,
         assignments: tuple[str, ...],
         data: Path | None,
         accept_elementwise: bool,
@@ -199,12 +161,19 @@ def add_export_commands(cli: click.Group) -> None:
         quiet: bool,
         as_json: bool,
     ) -> None:
-        """Export model NAME (or --checkpoint DIR) and prove parity with PyTorch.
+        """Export model NAME (or --checkpoint DIR) and prove parity with PyTorch; only
+        artifacts that pass are written.
 
         Each artifact is loaded back in its own runtime and compared with eager PyTorch on
         every output (y, hidden, h_n, c_n) at shapes never traced, with and without initial
         states, and chunk by chunk for unidirectional models. Only artifacts that pass are
-        written to --out; a JSON report goes beside them. Exit status 1 if any fails.
+        written to --out, with a JSON report beside each (ARTIFACT.parity.json). Exit
+        status 1 if any fails.
+
+        Files are named after what they hold: NAME.onnx for a registry entry, and
+        FOLDER-trained.onnx for --checkpoint runs/FOLDER, so a trained model and a preset
+        of the same name never share a file. A file there that holds another model is
+        refused unless --force.
 
         With --lengths the artifacts also take `lengths` (each sequence's valid steps in a
         padded batch) and parity runs on padded batches with mixed lengths instead.
@@ -225,14 +194,23 @@ def add_export_commands(cli: click.Group) -> None:
             raise click.UsageError("Give a model NAME or --checkpoint DIR (one of them).")
         chosen = sorted(app.plugins.exporters) if all_formats else list(dict.fromkeys(formats))
         exporters = [app.plugins.exporter(f) for f in chosen or ["onnx"]]
+        if legacy:
+            _check_legacy(exporters)
         if checkpoint is not None:
             if assignments:
                 raise click.UsageError("--set cannot change a checkpoint's config.")
+            if ctx.get_parameter_source("seed") != click.core.ParameterSource.DEFAULT:
+                raise click.UsageError(
+                    "--seed seeds random weights; a --checkpoint has trained weights. Leave "
+                    "--seed out, or export a model NAME with --seed N."
+                )
             source = models.from_checkpoint(app, checkpoint)
+            stem = f"{source.name}{CHECKPOINT_STEM}"
         else:
             assert name is not None
             with set_errors():
                 source = models.from_name(app, name, parse_assignments(assignments), seed=seed)
+            stem = source.name
         summary = export_model(
             source,
             exporters,
@@ -245,6 +223,8 @@ def add_export_commands(cli: click.Group) -> None:
             progress=(lambda line: None) if quiet else (lambda line: click.echo(line, err=True)),
             ort_provider=ort_provider,
             judge=TaskJudge(data, accept_elementwise),
+            stem=stem,
+            force=force,
         )
         reports = [a.report for a in summary.artifacts if a.report is not None]
         if as_json:
@@ -252,9 +232,10 @@ def add_export_commands(cli: click.Group) -> None:
         else:
             if not quiet:
                 print_parity_table(reports)
-            click.echo(f"report: {summary.report_path}")
+            for path in summary.report_paths:
+                click.echo(f"report: {path}")
         errors = [f"{a.exporter}: {a.error}" for a in summary.artifacts if a.error]
-        errors += _failure_lines(reports)
+        errors += failure_lines(reports)
         if errors:
             raise ZooError("Export failed; nothing failing was written.\n  " + "\n  ".join(errors))
 
@@ -291,7 +272,8 @@ def add_export_commands(cli: click.Group) -> None:
         quiet: bool,
         as_json: bool,
     ) -> None:
-        """Re-run the parity check of an exported ARTIFACT against PyTorch.
+        """Re-run the parity check of an exported ARTIFACT against PyTorch; TorchScript and
+        pt2 files that can run code when loaded open only with --trust-code.
 
         The reference model is rebuilt from the artifact's zoo metadata: the same seeded
         random weights, or the checkpoint it was exported from (sha256 checked).
@@ -311,4 +293,4 @@ def add_export_commands(cli: click.Group) -> None:
         elif report.passed:
             click.echo(f"{report.artifact}: parity passed ({len(report.checks)} checks)")
         if not report.passed:
-            raise ZooError("Parity failed:\n  " + "\n  ".join(_failure_lines([report])))
+            raise ZooError("Parity failed:\n  " + "\n  ".join(failure_lines([report])))

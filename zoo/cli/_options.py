@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
+from zoo.cli._complete import complete_model
 from zoo.data._spec import TASKS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -80,7 +81,7 @@ csv_options = _option_group(
 )
 
 trained_options = _option_group(
-    click.argument("name", required=False),
+    click.argument("name", required=False, shell_complete=complete_model),
     click.option(
         "--checkpoint",
         type=click.Path(path_type=Path),

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from zoo._tables import format_table
-from zoo.cli._common import echo_json, json_option, session
+from zoo.cli._common import command_registry_option, echo_json, json_option, session
 from zoo.cli._options import trained_options
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ def add_trained_commands(cli: click.Group) -> None:
 
     @cli.command("eval")
     @trained_options
+    @command_registry_option
     @click.option(
         "--seed", type=click.IntRange(min=0), help="Built-in task: seed of the test split."
     )
@@ -50,7 +51,8 @@ def add_trained_commands(cli: click.Group) -> None:
         seq_len: int | None,
         as_json: bool,
     ) -> None:
-        """Metrics of a trained model on --data, scaled as in training.
+        """Metrics of a trained model (NAME or --checkpoint DIR) on new --data, scaled as
+        in training.
 
         A built-in task gives a fresh test split (never seen in training); a CSV file
         gives every window that has a target.
@@ -74,17 +76,22 @@ def add_trained_commands(cli: click.Group) -> None:
 
     @cli.command()
     @trained_options
+    @command_registry_option
     @click.option(
         "--runtime",
         type=click.Choice(["torch", "onnx"]),
-        default="torch",
-        show_default=True,
-        help="Run eager PyTorch, or the exported ONNX model (--artifact) in onnxruntime.",
+        help="Run eager PyTorch (the default), or the exported ONNX model (--artifact) in "
+        "onnxruntime.",
     )
     @click.option(
         "--artifact",
         type=click.Path(path_type=Path, dir_okay=False),
-        help="With --runtime onnx: an ONNX file exported from this checkpoint.",
+        help="An ONNX file exported from this checkpoint, run in onnxruntime (implies "
+        "--runtime onnx).",
+    )
+    @click.option("--seed", type=click.IntRange(min=0), help="Built-in task: test split seed.")
+    @click.option(
+        "--seq-len", type=click.IntRange(min=2), help="Built-in task: predict at another length."
     )
     @json_option
     @click.pass_context
@@ -93,11 +100,14 @@ def add_trained_commands(cli: click.Group) -> None:
         name: str | None,
         checkpoint: Path | None,
         source: str,
-        runtime: str,
+        runtime: str | None,
         artifact: Path | None,
+        seed: int | None,
+        seq_len: int | None,
         as_json: bool,
     ) -> None:
-        """Predictions of a trained model on --data, in the target's own units.
+        """One prediction per window of --data, in the target's own units; --artifact FILE
+        runs an exported ONNX file in onnxruntime instead (it must come from this checkpoint).
 
         For a CSV file, one row per window: ROW is the file row (0-based, header not
         counted) the prediction is for; the last windows forecast past the end of the
@@ -106,19 +116,24 @@ def add_trained_commands(cli: click.Group) -> None:
 
         \b
         zoo predict --checkpoint runs/prices --data new.csv --json
-        zoo predict --checkpoint runs/prices --data new.csv --runtime onnx \\
-            --artifact exports/prices.onnx
+        zoo predict --checkpoint runs/prices --data new.csv \\
+            --artifact exports/prices-trained.onnx
         """
         from zoo.inference._trained import artifact_predictor
         from zoo.inference._trained import predict as run_predict
 
-        if (runtime == "onnx") != (artifact is not None):
-            raise click.UsageError("--runtime onnx and --artifact FILE go together.")
+        if runtime == "onnx" and artifact is None:
+            raise click.UsageError("--runtime onnx runs an exported file: give --artifact FILE.")
+        if runtime == "torch" and artifact is not None:
+            raise click.UsageError(
+                "--artifact runs an ONNX file in onnxruntime; --runtime torch runs eager "
+                "PyTorch. Leave one out."
+            )
         trained = _load(ctx, name, checkpoint)
         predictor = (
             None if artifact is None else artifact_predictor(session(ctx), trained, artifact)
         )
-        rows = run_predict(trained, source, predictor)
+        rows = run_predict(trained, source, predictor, seed=seed, seq_len=seq_len)
         if as_json:
             echo_json(rows)
             return
@@ -138,6 +153,7 @@ def add_trained_commands(cli: click.Group) -> None:
 
     @cli.command()
     @trained_options
+    @command_registry_option
     @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for PNGs.")
     @click.option("--seed", type=click.IntRange(min=0), help="Built-in task: test split seed.")
     @click.option("--seq-len", type=click.IntRange(min=2), help="Built-in task: sequence length.")
@@ -153,7 +169,8 @@ def add_trained_commands(cli: click.Group) -> None:
         seq_len: int | None,
         as_json: bool,
     ) -> None:
-        """Draw a trained model: hidden state over time, predictions vs truth.
+        """Draw a trained model: hidden state over time and predictions vs truth as PNG
+        (needs zoo-rnn[plot]).
 
         Writes hidden.png (the hidden state of the first sequence, units by time steps)
         and, for regression, predictions.png (on the training CSV, the start of the
@@ -208,9 +225,12 @@ def add_trained_commands(cli: click.Group) -> None:
         tags: tuple[str, ...],
         as_json: bool,
     ) -> None:
-        """Add a trained checkpoint to a registry file under NAME, with its sha256.
+        """Add a trained checkpoint and its sha256 to a registry file under NAME (default
+        zoo-registry.toml).
 
         Loading the model by name later checks the sha256 and refuses changed weights.
+        A checkpoint outside the registry file's folder is copied into its
+        checkpoints/NAME folder first (a registry names only paths inside its folder).
 
         \b
         zoo register --checkpoint runs/lstm --name lstm-sine --registry models.toml
@@ -219,11 +239,24 @@ def add_trained_commands(cli: click.Group) -> None:
         """
         from zoo.catalog._register import register_checkpoint
 
-        entry = register_checkpoint(
+        done = register_checkpoint(
             session(ctx), checkpoint, name, registry, description, tags or ("trained",)
         )
+        entry = done.entry
+        if done.copied is not None:  # say which: the entry names the copy, not the original
+            click.echo(
+                f"copied {checkpoint} to {done.copied}: a registry file names only checkpoints "
+                "inside its folder",
+                err=True,
+            )
         if as_json:
-            echo_json({**entry.to_dict(), "registry": str(registry)})
+            echo_json(
+                {
+                    **entry.to_dict(),
+                    **({"copied": str(done.copied)} if done.copied else {}),
+                    "registry": str(registry),
+                }
+            )
             return
         click.echo(
             f"registered {entry.name} in {registry}: {entry.checkpoint} (sha256 {entry.sha256})"

@@ -46,18 +46,30 @@ def _windows(values: np.ndarray, window: int, ends: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(view[ends - window + 1].transpose(0, 2, 1))  # (k, window, f)
 
 
-def _check_window(path: Path, rows: int, window: int, horizon: int, needed: int) -> None:
+#: The next step of a too-short file when training (--window and --horizon are choices).
+TRAIN_FIX = "Use a smaller --window/--horizon or more data."
+
+
+def _check_window(
+    path: Path, rows: int, window: int, horizon: int, needed: int, fix: str | None = None
+) -> None:
+    """Enough rows for `needed` windows; `fix`: the next step when the window and horizon
+    are the model's, not options (default: the training options' fix, naming them)."""
     if window < 1:
         raise DataError(f"--window must be at least 1, got {window}.")
     if horizon < 0:
         raise DataError(f"--horizon must be 0 or more, got {horizon}.")
     windows = rows - window - horizon + 1
     if windows < needed:
+        shape = (
+            f"--window {window} and --horizon {horizon}"
+            if fix is None
+            else f"windows of {window} rows" + (f" and horizon {horizon}" if horizon else "")
+        )
         raise DataError(
-            f"{path}: too few rows ({rows}) for --window {window} and --horizon {horizon}: "
-            f"that makes {max(windows, 0)} window(s), at least {needed} needed "
-            f"({window + horizon + needed - 1} rows). Use a smaller --window/--horizon or "
-            "more data."
+            f"{path}: too few rows ({rows}) for {shape}: that makes {max(windows, 0)} "
+            f"window(s), at least {needed} needed ({window + horizon + needed - 1} rows). "
+            f"{fix or TRAIN_FIX}"
         )
 
 
@@ -67,12 +79,37 @@ def _labels(table: Table, target: str) -> tuple[list[str], tuple[str, ...]]:
         if not label:
             raise DataError(f"{table.path}: row {i + 1} (line {i + 2}) has an empty label.")
     classes = tuple(sorted(set(labels), key=_label_order))
+    if _continuous(labels, classes):
+        raise DataError(
+            f"{table.path}: column {target!r} has {len(classes):,} distinct values in "
+            f"{len(labels):,} rows: a continuous value, not class labels (classification "
+            "learns one output per class). Predict it with --task regression (the default), "
+            "or bin it into a few labels first."
+        )
     if len(classes) < 2:
         raise DataError(
             f"{table.path}: column {target!r} has {len(classes)} distinct label(s) "
             f"({', '.join(classes)}); classification needs at least 2."
         )
     return labels, classes
+
+
+#: Up to this many classes a label column is never called continuous.
+FEW_CLASSES = 20
+
+
+def _continuous(labels: list[str], classes: tuple[str, ...]) -> bool:
+    """A target column that holds measurements rather than labels: more than FEW_CLASSES
+    distinct values, and either fewer than two rows per value on average or numbers that are
+    not whole (1.25, 3.7: a price, a temperature)."""
+    if len(classes) <= FEW_CLASSES:
+        return False
+    if 2 * len(classes) > len(labels):
+        return True
+    try:
+        return any(not float(c).is_integer() for c in classes)
+    except ValueError:  # text labels
+        return False
 
 
 def _label_order(label: str) -> tuple[int, float, str]:
@@ -105,6 +142,12 @@ def csv_dataset(path: Path, options: DataOptions) -> Dataset:
     table.column(target)  # a clear error for a missing target before anything else
     features = options.features or default_features(table, target, task)
     horizon = options.horizon if options.horizon is not None else _default_horizon(task)
+    if task == REGRESSION and horizon == 0 and target in features:
+        raise DataError(
+            f"{path}: --horizon 0 with the target {target!r} among the features: each window's "
+            "last row holds the very value it predicts (the target leaks into the input). "
+            f"Forecast with --horizon 1 or more, or leave {target!r} out of --features."
+        )
     _check_window(path, len(table.rows), options.window, horizon, needed=2)
     window = options.window
     ends = np.arange(window - 1, len(table.rows) - horizon)  # rows where windows end
@@ -124,7 +167,11 @@ def csv_dataset(path: Path, options: DataOptions) -> Dataset:
         index = {c: i for i, c in enumerate(classes)}
         y = np.asarray([index[labels[r]] for r in target_rows], dtype=np.int64)  # (windows,)
     else:
-        raw_y = table.numeric(target)[target_rows]
+        fix = (
+            f"A regression target must hold numbers; if {target!r} holds class labels, "
+            "train with --task classification."
+        )
+        raw_y = table.numeric(target, fix)[target_rows]
         (y_mean,), (y_std,) = _moments(path, raw_y[:n_train, None], [target])
         scaling = replace(scaling, y_mean=y_mean, y_std=y_std)
         y = _scaled(path, scaling.scale_y, raw_y[:, None], [target])  # (windows, 1)
@@ -249,7 +296,12 @@ def csv_windows(spec: DataSpec, path: Path, labelled: bool) -> Windows:
         )
     window, horizon = spec.seq_len, spec.horizon
     rows = len(table.rows)
-    _check_window(path, rows, window, horizon if labelled else 0, needed=1)
+    fix = (  # the model fixed window and horizon when it was trained: only the file can change
+        f"The model was trained on windows of {window} rows"
+        + (f" predicting {horizon} rows ahead" if labelled and horizon else "")
+        + "; give a file with more rows."
+    )
+    _check_window(path, rows, window, horizon if labelled else 0, needed=1, fix=fix)
     last = rows - horizon if labelled else rows
     ends = np.arange(window - 1, last)
     _check_size(path, len(ends), window, len(spec.features))

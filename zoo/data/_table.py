@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 #: Column names an error message lists before it says how many more there are.
 SHOWN_COLUMNS = 20
 
+#: The next step for a text cell in an input column.
+NUMBER_FIX = "Clean the file, or leave the column out with --features."
+
 
 def list_columns(columns: Sequence[str]) -> str:
     """'t, a, b' or, for a wide file, the first `SHOWN_COLUMNS` and how many more."""
@@ -55,21 +58,38 @@ class Table:
             guess = did_you_mean(name, self.columns[: SHOWN_COLUMNS * 50])
             if guess:
                 message += f" Did you mean {guess!r}?"
-            raise DataError(f"{message} Columns: {list_columns(self.columns)}.")
+            raise DataError(
+                f"{message} Columns: {list_columns(self.columns)}.{self.delimiter_hint()}"
+            )
         return [row[position] for row in self.rows]
 
-    def numeric(self, name: str) -> np.ndarray:
-        """A column as float64; the first empty, non-numeric or non-finite cell is an error."""
+    def delimiter_hint(self) -> str:
+        """A sentence for a header that reads as one column holding `;` or tabs: the file
+        was written with another delimiter (zoo reads comma-separated files only)."""
+        if len(self.columns) != 1:
+            return ""
+        for mark, name in ((";", "semicolon"), ("\t", "tab")):
+            if mark in self.columns[0]:
+                return (
+                    f" The header reads as one column holding {name}s: the file looks "
+                    f"{name}-separated, and zoo reads comma-separated files. Save it with "
+                    "commas as the delimiter (and '.' as the decimal mark)."
+                )
+        return ""
+
+    def numeric(self, name: str, fix: str = NUMBER_FIX) -> np.ndarray:
+        """A column as float64; the first empty, non-numeric or non-finite cell is an error
+        (ending with `fix`, the next step, for a text cell)."""
         import numpy as np
 
         values = self.column(name)
         out = np.empty(len(values), dtype=np.float64)
         for i, text in enumerate(values):
-            out[i] = number(self.path, i, name, text)
+            out[i] = number(self.path, i, name, text, fix)
         return out
 
 
-def number(path: Path, row: int, column: str, text: str) -> float:
+def number(path: Path, row: int, column: str, text: str, fix: str = NUMBER_FIX) -> float:
     """One cell as a finite float, or a `DataError` naming the row and column."""
     where = f"{path}: row {row + 1} (line {row + 2}), column {column!r}"
     if not text.strip():
@@ -77,10 +97,7 @@ def number(path: Path, row: int, column: str, text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise DataError(
-            f"{where}: {text!r} is not a number. Clean the file, or leave the column out "
-            "with --features."
-        ) from None
+        raise DataError(f"{where}: {text!r} is not a number. {fix}") from None
     if not math.isfinite(value):
         raise DataError(f"{where}: {text!r} is not a finite number.")
     return value

@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from zoo._errors import ZooError, debug_enabled
-from zoo._fs import atomic_output, atomic_write_text, ensure_dir
+from zoo._fs import atomic_output, atomic_write_text, check_writable, ensure_dir
 from zoo._limits import dumps_json
 from zoo._spec import Exporter
 from zoo.catalog._source import SourceModel
 from zoo.checkpoint._provenance import Weights
 from zoo.export._job import DEFAULT_OPSET, ExportJob, export_contract
+from zoo.export._peek import check_replaceable
 from zoo.export._proof import DEFAULT_JUDGE, Progress, TaskJudge, prove
 from zoo.export._runtime import PROVIDERS, check_provider, use_provider
 from zoo.parity._check import Case, Reference, references
@@ -63,7 +64,8 @@ class ExportSummary:
     artifacts: list[ArtifactResult] = field(default_factory=list)
     lengths: bool = False
     ort_provider: str = "cpu"
-    report_path: Path | None = None
+    #: One report per artifact attempted, `ARTIFACT.parity.json` beside it.
+    report_paths: list[Path] = field(default_factory=list)
     #: The architecture's streaming property (`Architecture.streaming`).
     streaming: str = ""
 
@@ -79,9 +81,23 @@ class ExportSummary:
             "streaming": self.streaming,
             "ort_provider": self.ort_provider,
             "passed": self.passed,
-            "report": str(self.report_path) if self.report_path else None,
+            "reports": [str(p) for p in self.report_paths],
             "artifacts": [a.to_dict() for a in self.artifacts],
         }
+
+    def artifact_report(self, artifact: ArtifactResult) -> dict[str, Any]:
+        """The report written beside one artifact: this export's facts and its one row."""
+        data = self.to_dict()
+        del data["reports"]
+        data["passed"] = artifact.passed
+        data["artifacts"] = [artifact.to_dict()]
+        return data
+
+
+def report_path(artifact: Path) -> Path:
+    """Where an artifact's parity report goes: its file name plus `.parity.json`, so that
+    two formats of one model in one folder (`m.onnx`, `m.int8.onnx`) keep one report each."""
+    return artifact.with_name(artifact.name + ".parity.json")
 
 
 def first_line(exc: BaseException) -> str:
@@ -171,8 +187,15 @@ def export_model(
     cases: Sequence[Case] | None = None,
     ort_provider: str = "cpu",
     judge: TaskJudge = DEFAULT_JUDGE,
+    stem: str | None = None,
+    force: bool = False,
 ) -> ExportSummary:
-    """Run each exporter in turn; write `<name>.parity.json` beside the artifacts.
+    """Run each exporter in turn into `out_dir/STEM<suffix>` (STEM: `stem`, default the
+    source's name); write `ARTIFACT.parity.json` beside each artifact.
+
+    A file already at a destination that holds another model (its `zoo.*` metadata records
+    another architecture, config or weights) is a ZooError before anything is exported,
+    unless `force`: artifacts from different sources never replace each other silently.
 
     `lengths=True` adds the `lengths` input to every artifact (ConfigError if the
     architecture does not declare `supports_lengths`). `cases` replaces the default parity
@@ -181,9 +204,15 @@ def export_model(
     """
     check_provider(ort_provider)  # before any export: a missing GPU build fails at once
     contract = export_contract(source, lengths)
-    ensure_dir(out_dir)
     if not exporters:
         raise ZooError("No exporter chosen. Pass --onnx, --torchscript, --pt2 or --all.")
+    finals = [out_dir / f"{stem or source.name}{exporter.suffix}" for exporter in exporters]
+    if not force:
+        for exporter, final in zip(exporters, finals, strict=True):
+            if final.exists():
+                check_replaceable(exporter, final, source)
+    ensure_dir(out_dir)
+    check_writable(out_dir)
     progress(f"reference: eager PyTorch {source.name} ({source.weights.describe()})")
     if ort_provider != "cpu":
         progress(f"onnxruntime parity checks run on {PROVIDERS[ort_provider]}")
@@ -198,8 +227,7 @@ def export_model(
         source.name, source.weights, lengths=lengths, ort_provider=ort_provider,
         streaming=source.arch.streaming(),
     )  # fmt: skip
-    for i, exporter in enumerate(exporters, 1):
-        final = out_dir / f"{source.name}{exporter.suffix}"
+    for i, (exporter, final) in enumerate(zip(exporters, finals, strict=True), 1):
         progress(f"[{i}/{len(exporters)}] {exporter.name}: exporting to {final}")
         with use_provider(ort_provider):
             result = export_one(
@@ -216,8 +244,14 @@ def export_model(
                 progress=progress,
             )
         state = "passed" if result.passed else "FAILED"
-        progress(f"[{i}/{len(exporters)}] {exporter.name}: parity {state} ({result.seconds:.1f} s)")
+        what = "parity" if result.report is not None else "export"
+        progress(f"[{i}/{len(exporters)}] {exporter.name}: {what} {state} ({result.seconds:.1f} s)")
         summary.artifacts.append(result)
-    summary.report_path = out_dir / f"{source.name}.parity.json"
-    atomic_write_text(summary.report_path, dumps_json(summary.to_dict()) + "\n")  # strict JSON
+    for result in summary.artifacts:
+        path = report_path(result.path)
+        if not result.passed and result.path.exists():
+            # A good artifact from before stays; its report must stay true to it.
+            path = result.path.with_name(result.path.name + ".failed.parity.json")
+        atomic_write_text(path, dumps_json(summary.artifact_report(result)) + "\n")  # strict
+        summary.report_paths.append(path)
     return summary

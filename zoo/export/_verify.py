@@ -32,6 +32,28 @@ def find_exporter(exporters: dict[str, Exporter], path: Path) -> Exporter:
     return max(matches, key=lambda e: len(e.suffix))
 
 
+def check_artifact_file(exporters: dict[str, Exporter], path: Path, command: str) -> None:
+    """A ZooError unless `path` is a file: a folder is named as one, with the artifacts in
+    it (`zoo verify exports` means one of them); a missing path is said to be missing."""
+    if path.is_dir():
+        found = sorted(
+            p for p in path.iterdir() if any(p.name.endswith(e.suffix) for e in exporters.values())
+        )
+        shown = ", ".join(str(p) for p in found[:10]) + (
+            f" and {len(found) - 10} more" if len(found) > 10 else ""
+        )
+        raise ZooError(
+            f"{str(path)!r} is a folder, not an artifact; "
+            + (
+                f"it holds {shown}. Give `{command}` one of them."
+                if found
+                else "it holds no artifact."
+            )
+        )
+    if not path.is_file():
+        raise ZooError(f"Artifact {str(path)!r} does not exist.")
+
+
 #: The next step after a refusal: one line with the reason the exporter gave.
 TRUST_HINT = (
     "Verify only files you trust, with --trust-code, or use an ONNX export, which runs no "
@@ -100,8 +122,7 @@ def verify_artifact(
     format of a trained checkpoint is judged as export judged it (`judge`). A format that
     can run code when loaded is opened only if `check_untrusted` passes or `trust_code`."""
     check_provider(ort_provider)
-    if not path.is_file():
-        raise ZooError(f"Artifact {str(path)!r} does not exist.")
+    check_artifact_file(app.plugins.exporters, path, "zoo verify")
     exporter = find_exporter(app.plugins.exporters, path)
     check_trust(exporter, path, trust_code)
     try:

@@ -200,9 +200,15 @@ def _guarded(what: str, call: Callable[[Path], Any], path: Path) -> Any:
 
 
 def predict(
-    trained: TrainedModel, source: str, predictor: Predictor | None = None
+    trained: TrainedModel,
+    source: str,
+    predictor: Predictor | None = None,
+    seed: int | None = None,
+    seq_len: int | None = None,
 ) -> list[dict[str, Any]]:
     """One row per window: what it predicts, in the target's units, and the truth if known.
+
+    `seed` and `seq_len` choose a built-in task's test split, as in `evaluate`.
 
     For a CSV file `row` is the (0-based, header excluded) row the prediction is for; the
     last `horizon` windows forecast rows past the end of the file. For a built-in task it
@@ -214,11 +220,16 @@ def predict(
 
     spec = trained.spec
     if spec.kind == "csv" and is_csv(source, trained.sources):
+        if seed is not None or seq_len is not None:
+            raise DataError(
+                "--seed and --seq-len choose a built-in task's test split; a CSV file's "
+                "windows come from its rows."
+            )
         windows = csv_windows(spec, Path(source), labelled=False)
         x, rows, y, known = windows.x, windows.rows, windows.y, windows.has_target
         lengths, truth_values = None, windows.truth
     else:
-        split = labelled_split(trained, source, None, None)
+        split = labelled_split(trained, source, seed, seq_len)
         # A registered source's rows: the target's index in the series, or the sample's
         # in the test file; a built-in task's: the index of the test sequence.
         source_rows = split.rows if spec.kind == "source" else None
