@@ -19,6 +19,7 @@ def test_hooks_exist() -> None:
     assert set(HOOKS) == {
         "register_architectures",
         "register_exporters",
+        "register_datasets",
         "register_registry_files",
         "register_commands",
     }

@@ -5,7 +5,8 @@ packages whose names start with ``_``, and the modules inside the other subpacka
 private and may change in any release:
 
 - ``zoo``: what a plugin registers and raises (``hookimpl``, ``Architecture``,
-  ``Exporter``, ``ExportJob``, the I/O contract, the errors), the plugin manager and the
+  ``Exporter``, ``ExportJob``, ``DataSource`` and the data types its loader returns, the I/O
+  contract, the errors), the plugin manager and the
   registry. Importing it imports neither torch, onnxruntime nor numpy.
 - ``zoo.nn``: model code (``Recurrent``, the lengths pattern; pack/unpack; the built-in
   modules; the export custom ops). Imports torch.
@@ -32,6 +33,8 @@ from zoo._manager import Plugins, load_plugins
 from zoo._spec import Architecture, Exporter, recurrent_num_params
 from zoo._version import __version__
 from zoo.catalog._registry import ModelEntry, Registry
+from zoo.data._source import DataSource
+from zoo.data._spec import DataOptions, Dataset, DataSpec, Scaling, SeriesSplit, Split
 from zoo.export._job import ExportJob
 
 __all__ = [
@@ -42,6 +45,10 @@ __all__ = [
     "CheckpointError",
     "ConfigError",
     "DataError",
+    "DataOptions",
+    "DataSource",
+    "DataSpec",
+    "Dataset",
     "ExportError",
     "ExportJob",
     "Exporter",
@@ -53,6 +60,9 @@ __all__ = [
     "Plugins",
     "Registry",
     "RegistryError",
+    "Scaling",
+    "SeriesSplit",
+    "Split",
     "TensorSpec",
     "UnknownNameError",
     "ZooError",

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import click
 
     from zoo._spec import Architecture, Exporter
+    from zoo.data._source import DataSource
 
 hookspec = pluggy.HookspecMarker("zoo")
 hookimpl = pluggy.HookimplMarker("zoo")
@@ -34,6 +35,16 @@ def register_architectures(register: Callable[[Architecture], None]) -> None:
 @hookspec
 def register_exporters(register: Callable[[Exporter], None]) -> None:
     """Register export formats: call ``register(zoo.Exporter(...))`` once for each."""
+
+
+@hookspec
+def register_datasets(register: Callable[[DataSource], None]) -> None:
+    """Register data sets: call ``register(zoo.DataSource(...))`` once for each.
+
+    Two plugins registering the same data set name is an error naming both. Listing must
+    stay cheap: keep numpy and file reading inside ``DataSource.load``, which runs only
+    when a command trains or evaluates on the data.
+    """
 
 
 @hookspec

@@ -27,18 +27,20 @@ from zoo import _hooks as hookspecs
 from zoo._errors import PluginError, UnknownNameError
 from zoo._spec import NAME_RULE, Architecture, Exporter, valid_name
 from zoo._version import __version__
+from zoo.data._source import DataSource, find_source, source_problems
 
 ENTRY_POINT_GROUP = "zoo"
 DISTRIBUTION = "zoo-rnn"
 BUILTIN_PLUGINS = (
     "zoo.plugins.recurrent",
+    "zoo.data._plugin",
     "zoo.exporters.onnx",
     "zoo.exporters.onnx_int8",
     "zoo.exporters.torchscript",
     "zoo.exporters.pt2",
 )
 
-Spec = TypeVar("Spec", Architecture, Exporter)
+Spec = TypeVar("Spec", Architecture, Exporter, DataSource)
 
 
 @dataclass
@@ -216,6 +218,15 @@ class Plugins:
         return self._collect("register_exporters", Exporter, "exporter")
 
     @cached_property
+    def datasets(self) -> dict[str, DataSource]:
+        """Registered data sources by name (`--data NAME`); nothing is loaded."""
+        return self._collect("register_datasets", DataSource, "data set")
+
+    def dataset(self, name: str) -> DataSource:
+        """The data source `name`; a `DataError` with close matches otherwise."""
+        return find_source(name, self.datasets)
+
+    @cached_property
     def registry_files(self) -> list[tuple[Path, str]]:
         """Registry files contributed by plugins, with the contributing plugin's name."""
         files: list[tuple[Path, str]] = []
@@ -252,16 +263,18 @@ class Plugins:
                 self.report(PluginError(impl.plugin_name, f"hook register_commands raised {exc!r}"))
 
 
-def _check_spec(spec: Architecture | Exporter, plugin: str) -> None:
+def _check_spec(spec: Architecture | Exporter | DataSource, plugin: str) -> None:
     """Reject malformed specs early, with the field at fault (plugin data is untrusted)."""
     values: dict[str, Any] = dict(vars(spec))
     problems: list[str] = []
     name = values["name"]
-    if not valid_name(name):
+    if isinstance(spec, DataSource):
+        problems += source_problems(spec)
+    elif not valid_name(name):
         problems.append(f"name {name!r} must use {NAME_RULE}")
     if isinstance(spec, Architecture):
         problems += _architecture_problems(values)
-    else:
+    elif isinstance(spec, Exporter):
         if not all(callable(values[k]) for k in ("export", "load", "read_metadata")):
             problems.append("export, load and read_metadata must be callable")
         if values["check_untrusted"] is not None and not callable(values["check_untrusted"]):
@@ -327,5 +340,5 @@ def load_plugins(
         where = str(getattr(obj, "__name__", type(obj).__name__))
         plugins.add(obj, PluginInfo(name, where, builtin=False, known=("(in-process)", "-")))
     # Collect now (cheap, torch-free) so every problem is known, and fatal if strict, at load.
-    _ = plugins.architectures, plugins.exporters, plugins.registry_files
+    _ = plugins.architectures, plugins.exporters, plugins.datasets, plugins.registry_files
     return plugins

@@ -13,12 +13,13 @@ from typing import Any, TypeVar
 import click
 
 from zoo.data._spec import TASKS
-from zoo.data._synthetic import BUILTIN_TASKS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_TASK_LIST = ", ".join(f"{name} ({task.task})" for name, task in BUILTIN_TASKS.items())
-DATA_HELP = f"A built-in task: {_TASK_LIST}; or a CSV file."
+DATA_HELP = (
+    "A data source: a built-in task (sine, adding, freq, freq-var), a bundled data set "
+    "(statsmodels:sunspots, ucr:GunPoint, ...; `zoo datasets` lists all), or a CSV file."
+)
 
 
 def _option_group(*options: Callable[[F], F]) -> Callable[[F], F]:
@@ -52,12 +53,15 @@ csv_options = _option_group(
         "classification label is never one).",
     ),
     click.option(
-        "--window", type=click.IntRange(min=1), help="CSV: steps (rows) each sequence sees."
+        "--window",
+        type=click.IntRange(min=1),
+        help="CSV, forecasting sources: steps (rows) each sequence sees.",
     ),
     click.option(
         "--horizon",
         type=click.IntRange(min=0),
-        help="CSV: predict the target this many rows after the window's last row "
+        help="CSV, forecasting sources: predict the target this many rows after the "
+        "window's last row "
         "(default 1 for regression, 0 for classification).",
     ),
     click.option(
@@ -70,7 +74,8 @@ csv_options = _option_group(
         type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
         default=0.2,
         show_default=True,
-        help="CSV: the last fraction of windows that validates.",
+        help="CSV: the last fraction of windows that validates; forecasting sources: of the "
+        "training part; UCR: the stratified share of TRAIN.",
     ),
 )
 

@@ -22,8 +22,11 @@ from zoo.train._reporter import Reporter
 from zoo.train._schedule import SCHEDULES
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from zoo._spec import Config
     from zoo.catalog._session import ResolvedModel
+    from zoo.data._source import DataSource
     from zoo.train._distributed import World
     from zoo.train._settings import EpochRecord, TrainResult, TrainSettings
 
@@ -250,7 +253,10 @@ def add_train_commands(cli: click.Group) -> None:
         )
         try:
             with rank_errors(world):
-                trained = _train(world, resolved, overrides, source, options, settings, out, resume)
+                trained = _train(
+                    world, resolved, overrides, (source, app.plugins.datasets), options,
+                    settings, out, resume,
+                )  # fmt: skip
         except PeerFailed:
             wait_for_rank_0()  # rank 0 says what went wrong
             ctx.exit(1)
@@ -300,7 +306,7 @@ def _train(
     world: World | None,
     resolved: ResolvedModel,
     overrides: Config,
-    source: str,
+    data: tuple[str, Mapping[str, DataSource]],
     options: DataOptions,
     settings: TrainSettings,
     out: Path,
@@ -312,7 +318,8 @@ def _train(
     from zoo.train._distributed import process_group
     from zoo.train._run import model_config, run_training
 
-    dataset = load_dataset(source, options, settings.seed)
+    source, sources = data  # the --data value and the registered data sources
+    dataset = load_dataset(source, options, settings.seed, sources)
     config = model_config(resolved.arch, resolved.config, overrides, dataset)
     name = resolved.entry.name
     with process_group(world, settings.device) as group:

@@ -1,17 +1,20 @@
-"""Training data with no download: built-in synthetic tasks and the user's CSV time series.
+"""Training data with no download: registered data sources and the user's CSV time series.
 
-`load_dataset(source, ...)` turns a built-in task name (zoo.data._synthetic) or a CSV file
-(zoo.data._csv) into a `Dataset` (zoo.data._spec); `evaluation_split` prepares new data for a
-trained model exactly as its training data was prepared. Importing this module imports no
-numpy.
+`load_dataset(source, ...)` turns a registered data source's name (`zoo datasets`: the
+built-in tasks of zoo.data._synthetic, the bundled real data sets of zoo.data._forecast and
+zoo.data._ucr, any plugin's) or a CSV file (zoo.data._csv) into a `Dataset`
+(zoo.data._spec); `evaluation_split` prepares new data for a trained model exactly as its
+training data was prepared. Importing this module imports no numpy.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from zoo._errors import DataError
 from zoo.data._csv import Windows, csv_dataset, csv_windows, validation_windows
+from zoo.data._source import DataSource, find_source
 from zoo.data._spec import (
     CLASSIFICATION,
     REGRESSION,
@@ -27,7 +30,6 @@ from zoo.data._synthetic import (
     builtin_dataset,
     builtin_task,
     generate_split,
-    unknown_source,
     val_count,
 )
 from zoo.data._table import read_table
@@ -38,6 +40,7 @@ __all__ = [
     "REGRESSION",
     "TASKS",
     "DataOptions",
+    "DataSource",
     "DataSpec",
     "Dataset",
     "Scaling",
@@ -53,31 +56,54 @@ __all__ = [
 ]
 
 
-def is_csv(source: str) -> bool:
-    """Whether `source` names a CSV file rather than a built-in task."""
-    return source.lower().endswith(".csv") or (
-        source not in BUILTIN_TASKS and Path(source).exists()
-    )
+Sources = Mapping[str, DataSource]
 
 
-def load_dataset(source: str, options: DataOptions, seed: int) -> Dataset:
-    """The train/validation data of `source`: a built-in task name or a CSV file path."""
-    if source in BUILTIN_TASKS:
+def is_csv(source: str, sources: Sources | None = None) -> bool:
+    """Whether `source` names a CSV file rather than a data source (registered, or built in
+    when `sources` is not given)."""
+    names = BUILTIN_TASKS if sources is None else sources
+    return source not in names and (source.lower().endswith(".csv") or Path(source).exists())
+
+
+def registered(sources: Sources | None) -> Sources:
+    """`sources`, or when None every data source the installed plugins register."""
+    if sources is not None:
+        return sources
+    from zoo._manager import load_plugins
+
+    return load_plugins().datasets
+
+
+def load_dataset(
+    source: str, options: DataOptions, seed: int, sources: Sources | None = None
+) -> Dataset:
+    """The train/validation (and test, where the source has one) data of `source`: a
+    registered data source's name or a CSV file path. `sources` are the registered ones
+    (`Plugins.datasets`); None loads the plugins to find them."""
+    if source in BUILTIN_TASKS and sources is None:  # the common case, without plugins
         return builtin_dataset(source, options, seed)
-    if is_csv(source):
+    if is_csv(source, sources):
         return csv_dataset(Path(source), options)
-    raise unknown_source(source)
+    return find_source(source, registered(sources)).open(options, seed)
 
 
 def evaluation_split(
-    spec: DataSpec, source: str, seed: int | None = None, seq_len: int | None = None
+    spec: DataSpec,
+    source: str,
+    seed: int | None = None,
+    seq_len: int | None = None,
+    sources: Sources | None = None,
 ) -> Split:
     """Labelled data from `source` prepared exactly as the model's training data was.
 
     A built-in task gives a fresh test split (its own random stream; `seq_len` may differ
-    from training to test generalization). A CSV file gives every window that has a
-    target, scaled with the saved statistics.
+    from training to test generalization). A registered data source gives its test split,
+    made again as at training (same file, same scaling, else a `DataError`). A CSV file
+    gives every window that has a target, scaled with the saved statistics.
     """
+    if spec.kind == "source":
+        return source_test_split(spec, source, seed, seq_len, sources)
     if spec.kind == "builtin":
         if source != spec.source:
             raise DataError(
@@ -93,7 +119,7 @@ def evaluation_split(
             seq_len or spec.seq_len,
         )
         return split
-    if source in BUILTIN_TASKS or not is_csv(source):
+    if not is_csv(source, sources):
         raise DataError(
             f"The model was trained on CSV data ({spec.source}); evaluate it on a CSV file "
             f"with columns {', '.join(_needed_columns(spec))}, not {source!r}."
@@ -106,6 +132,42 @@ def evaluation_split(
     windows = csv_windows(spec, Path(source), labelled=True)
     assert windows.y is not None
     return Split(windows.x, windows.y, windows.rows)
+
+
+def source_test_split(
+    spec: DataSpec,
+    source: str,
+    seed: int | None = None,
+    seq_len: int | None = None,
+    sources: Sources | None = None,
+) -> Split:
+    """The test split of the registered data source a model was trained on."""
+    if source != spec.source:
+        raise DataError(
+            f"The model was trained on data source {spec.source!r}; it is evaluated on that "
+            f"source's test split, not on {source!r}. Use --data {spec.source}."
+        )
+    if seed is not None or seq_len is not None:
+        raise DataError(
+            f"--seed and --seq-len apply to built-in tasks; {spec.source} has a fixed test split."
+        )
+    forecast = spec.horizon is not None
+    options = DataOptions(
+        window=spec.seq_len if forecast else None,
+        horizon=spec.horizon,
+        val_fraction=spec.val_fraction if spec.val_fraction is not None else 0.2,
+    )
+    dataset = find_source(source, registered(sources)).open(options, spec.seed or 0)
+    made = dataset.spec
+    if made.file_sha256 != spec.file_sha256 or made.scaling != spec.scaling:
+        raise DataError(
+            f"{source} is not the data the model was trained on: its "
+            f"{'files differ' if made.file_sha256 != spec.file_sha256 else 'scaling differs'} "
+            "(another version of the package that ships it?). Retrain on this data."
+        )
+    if dataset.test is None:
+        raise DataError(f"Data source {source!r} has no test split to evaluate on.")
+    return dataset.test
 
 
 def held_out(spec: DataSpec, split: Split) -> Split:

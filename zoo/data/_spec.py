@@ -1,8 +1,9 @@
 """What every data source produces, and the description saved with a trained model.
 
-A `Dataset` is float32 sequences `x` (n, seq, features) with targets `y`, split into train
-and validation, plus a `DataSpec` that says how they were made (source, task, window,
-columns, scaling, class labels). The spec is saved in the checkpoint's config.json, so
+A `Dataset` is float32 sequences `x` (n, seq, features) with targets `y`, split into train,
+validation and (for real data sets) test, plus a `DataSpec` that says how they were made
+(source, task, window, columns, scaling, class labels, split rule, what was done to the
+data). The spec is saved in the checkpoint's config.json, so
 `zoo eval` / `zoo predict` can rebuild the same windows and apply the same scaling to new
 data. Importing this module imports no numpy.
 """
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 REGRESSION = "regression"
 CLASSIFICATION = "classification"
 TASKS = (REGRESSION, CLASSIFICATION)
+#: `DataSpec.kind`: a built-in synthetic task, a CSV file, or a registered data source.
+KINDS = ("builtin", "csv", "source")
 
 
 @dataclass(frozen=True)
@@ -115,8 +118,8 @@ class DataSpec:
     class labels of a classification task, in the order of the model's outputs.
     """
 
-    kind: str  # "builtin" | "csv"
-    source: str  # the task name, or the CSV file's name
+    kind: str  # "builtin" | "csv" | "source" (a registered data set with a test split)
+    source: str  # the task or data source name, or the CSV file's name
     task: str
     input_size: int
     output_size: int
@@ -132,8 +135,15 @@ class DataSpec:
     file_sha256: str | None = None
     #: Sequences have different lengths (padded, with `lengths`); `seq_len` is the longest.
     variable_length: bool = False
+    #: How train/validation/test were split (a sentence; empty for built-in tasks and CSV).
+    split: str = ""
+    #: What was done to the raw data, one sentence each (e.g. missing values interpolated).
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON description (`split` and `notes` only when set, so the description of a
+        built-in task or CSV model is what it was before they existed)."""
+        extra = {"split": self.split, "notes": list(self.notes)} if self.kind == "source" else {}
         return {
             "kind": self.kind,
             "source": self.source,
@@ -151,6 +161,7 @@ class DataSpec:
             "scaling": self.scaling.to_dict() if self.scaling else None,
             "file_sha256": self.file_sha256,
             "variable_length": self.variable_length,
+            **extra,
         }
 
     @classmethod
@@ -160,7 +171,7 @@ class DataSpec:
         try:
             scaling = data.get("scaling")
             spec = cls(
-                kind=_field(data, "kind", str, choices=("builtin", "csv")),
+                kind=_field(data, "kind", str, choices=KINDS),
                 source=_field(data, "source", str),
                 task=_field(data, "task", str, choices=TASKS),
                 input_size=_field(data, "input_size", int, least=1),
@@ -176,6 +187,8 @@ class DataSpec:
                 scaling=Scaling.from_dict(scaling) if scaling is not None else None,
                 file_sha256=_field(data, "file_sha256", str, optional=True),
                 variable_length=_field(data, "variable_length", bool, optional=True) or False,
+                split=_field(data, "split", str, optional=True) or "",
+                notes=tuple(_strings(data, "notes")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"Malformed 'data' description in a checkpoint: {exc}.") from None
@@ -195,6 +208,9 @@ class DataSpec:
         """'adding (seq 50, 10000 samples, regression)'"""
         if self.kind == "builtin":
             return f"{self.source} (seq {self.seq_len}, {self.samples} samples, {self.task})"
+        if self.kind == "source":
+            shape = f"seq up to {self.seq_len}" if self.variable_length else f"seq {self.seq_len}"
+            return f"{self.source} ({shape}, {self.task}, {self.split or 'its own split'})"
         return (
             f"{self.source} (target {self.target!r}, window {self.seq_len}, "
             f"horizon {self.horizon}, {self.task})"
@@ -253,10 +269,28 @@ class Split:
         return int(self.x.shape[0])
 
 
+@dataclass(frozen=True)
+class SeriesSplit:
+    """The raw (unscaled) series behind a forecasting data set and where its splits start:
+    targets at indices `[val_start, test_start)` validate, those from `test_start` on test,
+    the earlier ones train (input windows may reach back across a boundary). Baselines
+    (zoo.data._baselines) fit on it with all the history a split allows."""
+
+    values: np.ndarray  # (n,) float64
+    val_start: int
+    test_start: int
+    horizon: int = 1
+
+
 @dataclass
 class Dataset:
-    """A training and a validation split of one source, with its description."""
+    """A training, a validation and optionally a test split of one source, with its
+    description. Built-in tasks and CSV files have no test split here (a built-in task
+    draws a fresh one at evaluation); registered data sets have their official one."""
 
     spec: DataSpec
     train: Split
     val: Split
+    test: Split | None = None
+    #: For a univariate forecasting source: the raw series and its split boundaries.
+    series: SeriesSplit | None = None

@@ -8,8 +8,8 @@ returned in the target's own units.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,8 @@ from zoo.catalog import _source as models
 from zoo.catalog._session import App
 from zoo.checkpoint._format import CONFIG_FILE, read_checkpoint
 from zoo.data._load import (
-    BUILTIN_TASKS,
     CLASSIFICATION,
+    DataSource,
     DataSpec,
     Split,
     csv_windows,
@@ -39,6 +39,8 @@ class TrainedModel:
     source: models.SourceModel
     spec: DataSpec
     path: Path
+    #: The registered data sources (`--data NAME`); None: load the plugins when needed.
+    sources: Mapping[str, DataSource] | None = field(default=None, repr=False)
 
     @property
     def task(self) -> str:
@@ -72,7 +74,7 @@ def load_trained(app: App, checkpoint: Path | None = None, name: str | None = No
         spec = DataSpec.from_dict(meta["data"])
     except DataError as exc:
         raise CheckpointError(f"{path / CONFIG_FILE}: {exc}") from None
-    return TrainedModel(source, spec, path)
+    return TrainedModel(source, spec, path, app.plugins.datasets)
 
 
 @dataclass
@@ -88,7 +90,9 @@ class Evaluation:
 
 
 def _labelled(trained: TrainedModel, source: str, seed: int | None, seq_len: int | None) -> Split:
-    split = evaluation_split(trained.spec, source, seed=seed, seq_len=seq_len)
+    split = evaluation_split(
+        trained.spec, source, seed=seed, seq_len=seq_len, sources=trained.sources
+    )
     if len(split) == 0:
         raise DataError(f"{source}: no labelled sequence to evaluate on.")
     return split
@@ -205,7 +209,7 @@ def predict(
     import torch
 
     spec = trained.spec
-    if spec.kind == "csv" and source not in BUILTIN_TASKS and is_csv(source):
+    if spec.kind == "csv" and is_csv(source, trained.sources):
         windows = csv_windows(spec, Path(source), labelled=False)
         x, rows, y, known = windows.x, windows.rows, windows.y, windows.has_target
         lengths, truth_values = None, windows.truth
