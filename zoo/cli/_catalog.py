@@ -135,11 +135,13 @@ def add_catalog_commands(cli: click.Group) -> None:
         loaded = session(ctx).plugins
         archs = loaded.architectures
         exporters = loaded.exporters
+        sources = loaded.datasets
         rows = []
         for info in loaded.infos.values():
             row = info.to_dict()
             row["architectures"] = sorted(a for a, s in archs.items() if s.plugin == info.name)
             row["exporters"] = sorted(e for e, s in exporters.items() if s.plugin == info.name)
+            row["datasets"] = [d for d, s in sources.items() if s.plugin == info.name]
             rows.append(row)
         formats = [
             {"name": e.name, "suffix": e.suffix, "plugin": e.plugin, "description": e.description}
@@ -153,7 +155,7 @@ def add_catalog_commands(cli: click.Group) -> None:
             (
                 r["name"],
                 f"{r['distribution']} {r['version']}",
-                ", ".join(r["architectures"] + r["exporters"]) or "-",
+                ", ".join(r["architectures"] + r["exporters"] + _short(r["datasets"])) or "-",
                 ", ".join(r["hooks"]),
             )
             for r in rows
@@ -209,3 +211,16 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
             f"| {card['params']} | {format_size(card['file_size'])} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _short(datasets: list[str]) -> list[str]:
+    """Data sets as `zoo plugins` shows them: a provider's sets under one prefix
+    ('ucr:{GunPoint,...}'), so a plugin with many stays on one line."""
+    groups: dict[str, list[str]] = {}
+    for name in datasets:
+        prefix, _, rest = name.rpartition(":")
+        groups.setdefault(prefix, []).append(rest)
+    return [
+        f"{prefix}:{{{','.join(names)}}}" if prefix else ", ".join(names)
+        for prefix, names in groups.items()
+    ]

@@ -1,9 +1,10 @@
 """The `zoo` command line: the group, its error conversion and the entry point.
 
 The commands live one family per module: zoo.cli._catalog (list, info, plugins),
-zoo.cli._export (export, verify), zoo.cli._bench, zoo.cli._train and zoo.cli._trained
-(eval, predict, inspect, register); what they share is in zoo.cli._common. Commands only
-parse arguments, call the library and print; errors become one line here.
+zoo.cli._export (export, verify), zoo.cli._bench, zoo.cli._train, zoo.cli._trained
+(eval, predict, inspect, register) and zoo.cli._datasets (datasets, baseline); what they
+share is in zoo.cli._common. Commands only parse arguments, call the library and print;
+errors become one line here.
 
 Importing this module imports neither torch nor onnxruntime; commands that need them import
 them inside the library functions they call.
@@ -25,6 +26,7 @@ from zoo.catalog._session import App
 from zoo.cli._bench import add_bench_command
 from zoo.cli._catalog import add_catalog_commands
 from zoo.cli._common import ARGV, registry_option
+from zoo.cli._datasets import add_dataset_commands
 from zoo.cli._export import add_export_commands
 from zoo.cli._train import add_train_commands
 from zoo.cli._trained import add_trained_commands
@@ -76,6 +78,7 @@ def create_cli(plugins: Plugins | None = None) -> click.Group:
     add_bench_command(cli)
     add_train_commands(cli)
     add_trained_commands(cli)
+    add_dataset_commands(cli)
     plugins.add_commands(cli)
     return cli
 

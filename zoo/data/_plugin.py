@@ -20,8 +20,8 @@ from zoo.data._forecast import SERIES_SETS, forecast_dataset
 from zoo.data._source import DataSource
 from zoo.data._spec import CLASSIFICATION, REGRESSION
 from zoo.data._synthetic import BUILTIN_TASKS, builtin_dataset
-from zoo.data._ucr import CITATION, UCR_SETS, ucr_dataset
 from zoo.data._ucr import PACKAGE as SKTIME
+from zoo.data._ucr import UCR_SETS, ucr_dataset
 
 EXTRA = "zoo-rnn[datasets]"
 
@@ -53,7 +53,7 @@ def builtin_sources() -> list[DataSource]:
             output_size=1,
             seq_len=item.window,
             samples=item.observations,
-            license="public domain (statsmodels.datasets; see the data set's COPYRIGHT)",
+            license="public domain (statsmodels COPYRIGHT)",
             split="chronological: last 20% of targets test, validation before it",
             requires=(STATSMODELS,),
             extra=EXTRA,
@@ -70,7 +70,7 @@ def builtin_sources() -> list[DataSource]:
             output_size=item.classes,
             seq_len=item.seq_len,
             samples=item.train + item.test,
-            license=f"UCR/UEA archive, free for research; cite {CITATION}",
+            license="UCR/UEA archive: cite it (docs/datasets.md)",
             split=f"official TRAIN {item.train} / TEST {item.test}; validation from TRAIN",
             requires=(SKTIME,),
             extra=EXTRA,

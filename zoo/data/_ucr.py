@@ -153,10 +153,10 @@ def ucr_dataset(name: str, options: DataOptions, seed: int) -> Dataset:
         tuple(float(s) if s > 0 else 1.0 for s in std),
     )
 
-    def split(xs: np.ndarray, ys: np.ndarray, ls: np.ndarray) -> Split:
+    def split(xs: np.ndarray, ys: np.ndarray, ls: np.ndarray, rows: np.ndarray) -> Split:
         scaled = scaling.scale_x(xs)
         scaled[np.arange(seq_len)[None, :] >= ls[:, None]] = 0.0  # padding stays zero
-        return Split(scaled, ys, lengths=ls if variable else None)
+        return Split(scaled, ys, rows=rows, lengths=ls if variable else None)
 
     spec = DataSpec(
         kind="source",
@@ -178,9 +178,10 @@ def ucr_dataset(name: str, options: DataOptions, seed: int) -> Dataset:
         ),
         notes=((f"zero-padded to {seq_len} steps, with lengths",) if variable else ()),
     )
+    index = np.arange(len(y))  # rows: each sample's place in its file
     return Dataset(
         spec,
-        split(x[train], y[train], lengths[train]),
-        split(x[val], y[val], lengths[val]),
-        test=split(x_test, y_test, lengths_test),
+        split(x[train], y[train], lengths[train], index[train]),
+        split(x[val], y[val], lengths[val], index[val]),
+        test=split(x_test, y_test, lengths_test, np.arange(len(y_test))),
     )
