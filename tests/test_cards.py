@@ -99,9 +99,11 @@ def test_list_shows_metric_and_baseline_and_filters(invoke: Any, carded: Path) -
     row = next(line for line in lines if line.startswith("tiny-sine"))
     assert "mse 0.25" in row and "persistence 0.5" in row
     assert next(line for line in lines if line.startswith("rnn ")).split()[4:6] == ["-", "-"]
-    trained = json.loads(invoke("list", *reg, "--trained", "--json").output)
-    assert [r["name"] for r in trained] == ["tiny-sine"]
+    trained = json.loads(invoke("list", *reg, "t*", "r*", "--trained", "--json").output)
+    assert [r["name"] for r in trained] == ["tiny-sine"]  # no untrained rnn*
     assert trained[0]["card"]["beats_baseline"] is True
+    every = json.loads(invoke("list", *reg, "--trained", "--json").output)
+    assert all(r["trained"] for r in every) and "tiny-sine" in [r["name"] for r in every]
     names = [r["name"] for r in json.loads(invoke("list", *reg, "rnn*", "tiny*", "--json").output)]
     assert names == ["rnn", "rnn-2x128", "tiny-sine"]
     excluded = invoke("list", *reg, "rnn*", "tiny*", "--exclude", "*2x*", "--json").output
@@ -110,7 +112,7 @@ def test_list_shows_metric_and_baseline_and_filters(invoke: Any, carded: Path) -
 
 
 def test_markdown_table_lists_trained_cards(invoke: Any, carded: Path) -> None:
-    out = invoke("list", "--registry", str(carded), "--markdown").output
+    out = invoke("list", "--registry", str(carded), "tiny*", "--markdown").output
     lines = out.splitlines()
     assert lines[0].startswith("| Model | Data (split) | Task | Arch | Metric | Baseline")
     assert lines[2].startswith("| `tiny-sine` | sine (test) | regression | lstm | mse 0.25 |")

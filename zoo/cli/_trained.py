@@ -17,7 +17,8 @@ from zoo._tables import format_table
 from zoo.cli._common import echo_json, json_option, session
 from zoo.cli._options import eval_options, trained_options
 
-#: How far `zoo eval NAME` may be from the card's metric and still reproduce it.
+#: How far (relative; absolute below 1) `zoo eval NAME` may be from the card's metric and
+#: still reproduce it.
 CARD_TOLERANCE = 1e-6
 
 if TYPE_CHECKING:
@@ -242,7 +243,7 @@ def _eval_card(
         "metric": card.metric,
         "value": value,
         "card_value": card.value,
-        "matches_card": abs(value - card.value) <= CARD_TOLERANCE,
+        "matches_card": abs(value - card.value) <= CARD_TOLERANCE * max(1.0, abs(card.value)),
         "baseline": card.baseline,
         "baseline_value": card.baseline_value,
         "beats_baseline": replace(card, value=value).beats_baseline,
