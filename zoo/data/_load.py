@@ -53,6 +53,7 @@ __all__ = [
     "is_csv",
     "load_dataset",
     "read_table",
+    "reload_dataset",
 ]
 
 
@@ -151,23 +152,39 @@ def source_test_split(
         raise DataError(
             f"--seed and --seq-len apply to built-in tasks; {spec.source} has a fixed test split."
         )
+    dataset = reload_dataset(spec, sources)
+    if dataset.test is None:
+        raise DataError(f"Data source {source!r} has no test split to evaluate on.")
+    return dataset.test
+
+
+def reload_dataset(spec: DataSpec, sources: Sources | None = None) -> Dataset:
+    """The registered data source a model was trained on (`spec.kind == "source"`), made
+    again with the recorded options and seed: train, validation, test and, for a forecast,
+    the series, e.g. for `baselines(reload_dataset(spec))` on the model's own split.
+
+    A `DataError` if the source's files or scaling differ from those recorded at training.
+    """
+    if spec.kind != "source":
+        raise DataError(
+            f"{spec.source!r} is not a registered data source ({spec.kind}); only those "
+            "can be made again with their own test split."
+        )
     forecast = spec.horizon is not None
     options = DataOptions(
         window=spec.seq_len if forecast else None,
         horizon=spec.horizon,
         val_fraction=spec.val_fraction if spec.val_fraction is not None else 0.2,
     )
-    dataset = find_source(source, registered(sources)).open(options, spec.seed or 0)
+    dataset = find_source(spec.source, registered(sources)).open(options, spec.seed or 0)
     made = dataset.spec
     if made.file_sha256 != spec.file_sha256 or made.scaling != spec.scaling:
         raise DataError(
-            f"{source} is not the data the model was trained on: its "
+            f"{spec.source} is not the data the model was trained on: its "
             f"{'files differ' if made.file_sha256 != spec.file_sha256 else 'scaling differs'} "
             "(another version of the package that ships it?). Retrain on this data."
         )
-    if dataset.test is None:
-        raise DataError(f"Data source {source!r} has no test split to evaluate on.")
-    return dataset.test
+    return dataset
 
 
 def held_out(spec: DataSpec, split: Split) -> Split:

@@ -203,7 +203,8 @@ def predict(
 
     For a CSV file `row` is the (0-based, header excluded) row the prediction is for; the
     last `horizon` windows forecast rows past the end of the file. For a built-in task it
-    is the index of the test sequence.
+    is the index of the test sequence; for a registered data set, the target's index in the
+    series (forecasting) or the sequence's in the test file.
     """
     import numpy as np
     import torch
@@ -215,7 +216,11 @@ def predict(
         lengths, truth_values = None, windows.truth
     else:
         split = _labelled(trained, source, None, None)
-        x, rows, y = split.x, np.arange(len(split)), split.y
+        # A registered source's rows: the target's index in the series, or the sample's
+        # in the test file; a built-in task's: the index of the test sequence.
+        source_rows = split.rows if spec.kind == "source" else None
+        rows = np.arange(len(split)) if source_rows is None else source_rows
+        x, y = split.x, split.y
         known = np.ones(len(split), dtype=bool)
         lengths, truth_values = _tensor(split), None
     if predictor is None:

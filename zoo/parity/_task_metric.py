@@ -31,7 +31,8 @@ def task_check(
     weights: the elementwise tolerance decides); else why it cannot be computed.
 
     The data: `data` if given (any labelled file; every window counts), else the
-    checkpoint's own: a built-in task's fresh test split, or the training CSV at the path
+    checkpoint's own: a built-in task's fresh test split, a registered data source's test
+    split (rebuilt, its files and scaling checked), or the training CSV at the path
     training read it from, only if its sha256 is the one recorded at training (a different
     file of that name is not the training data), and then only the held-out (validation)
     windows, never those the model was trained on.
