@@ -180,3 +180,10 @@ def test_weight_decay_and_schedule_are_recorded(invoke: Any, tmp_path: Path) -> 
     assert training["weight_decay"] == 0.01 and training["schedule"] == "cosine"
     assert training["optimizer"] == "adamw" and training["threads"] == 1
     assert training["patience"] == 0
+
+
+def test_eval_without_data_needs_a_carded_name(invoke: Any, trained: Path) -> None:
+    for args in (["lstm"], ["--checkpoint", str(trained)], []):
+        result = invoke("eval", *args)
+        assert result.exit_code == 2, result.output
+        assert "Give --data SOURCE; only a trained registry NAME with a model card" in result.output

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from zoo._errors import ZooError
 from zoo._tables import format_table
 from zoo.cli._common import echo_json, json_option, session
 from zoo.cli._options import eval_options, trained_options
@@ -237,6 +238,7 @@ def _eval_card(
     trained = _load(ctx, name, None)
     result = evaluate(trained, card.dataset)
     value = result.metrics[card.metric]
+    measured = _measured_baseline(trained, card.baseline)
     data = {
         **result.to_dict(),
         "split": card.split,
@@ -245,8 +247,9 @@ def _eval_card(
         "card_value": card.value,
         "matches_card": abs(value - card.value) <= CARD_TOLERANCE * max(1.0, abs(card.value)),
         "baseline": card.baseline,
-        "baseline_value": card.baseline_value,
-        "beats_baseline": replace(card, value=value).beats_baseline,
+        "baseline_value": measured,
+        "card_baseline_value": card.baseline_value,
+        "beats_baseline": replace(card, value=value, baseline_value=measured).beats_baseline,
     }
     if as_json:
         echo_json(data)
@@ -257,11 +260,24 @@ def _eval_card(
         f"{name} on {card.dataset}, {card.split} split ({result.samples} sequences), {card.metric}:"
     )
     rows = [
-        ("model", f"{value:.6g}", verdict),
-        ("baseline", f"{card.baseline_value:.6g}", f"{card.baseline} (card)"),
-        ("card", f"{card.value:.6g}", same),
+        ("model", f"{value:.6g}", f"{card.value:.6g}", f"{same}; {verdict}"),
+        ("baseline", f"{measured:.6g}", f"{card.baseline_value:.6g}", card.baseline),
     ]
-    click.echo(format_table(("", card.metric.upper(), "NOTE"), rows))
+    click.echo(format_table(("", "MEASURED", "CARD", "NOTE"), rows))
+
+
+def _measured_baseline(trained: TrainedModel, baseline: str) -> float:
+    """The card's baseline measured again by zoo on the model's own split."""
+    from zoo.data._baselines import baselines
+    from zoo.data._load import reload_dataset
+
+    results = {b.name: b.value for b in baselines(reload_dataset(trained.spec, trained.sources))}
+    if baseline not in results:
+        raise ZooError(
+            f"The card names baseline {baseline!r}, which zoo does not compute for "
+            f"{trained.spec.source} (it computes {', '.join(sorted(results))}). Fix the card."
+        )
+    return results[baseline]
 
 
 def _cell(value: Any) -> str:
