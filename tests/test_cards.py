@@ -187,3 +187,22 @@ def test_eval_without_data_needs_a_carded_name(invoke: Any, trained: Path) -> No
         result = invoke("eval", *args)
         assert result.exit_code == 2, result.output
         assert "Give --data SOURCE; only a trained registry NAME with a model card" in result.output
+
+
+def test_plateau_and_patience_resume_to_the_same_weights(invoke: Any, tmp_path: Path) -> None:
+    """The schedule and the stopping decision come back from the saved history: a run
+    stopped after 3 epochs and resumed to 8 ends as one that ran 8 straight."""
+    base = ["train", "lstm", *TINY[:-2], "--schedule", "plateau", "--patience", "5"]
+    base += ["--lr", "0.05", "--json"]
+    straight = invoke(*base, "--epochs", "8", "--out", str(tmp_path / "a"))
+    assert straight.exit_code == 0, straight.output
+    first = invoke(*base, "--epochs", "3", "--out", str(tmp_path / "b"))
+    assert first.exit_code == 0, first.output
+    resumed = invoke(*base, "--epochs", "8", "--out", str(tmp_path / "b"), "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    a, b = json.loads(straight.stdout), json.loads(resumed.stdout)
+    assert (a["sha256"], a["best_epoch"], a["epochs"]) == (
+        b["sha256"],
+        b["best_epoch"],
+        b["epochs"],
+    )
