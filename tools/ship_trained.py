@@ -39,8 +39,8 @@ MODELS: dict[str, tuple[str, list[str]]] = {
     ),
     "gunpoint-bilstm": (
         "Bidirectional LSTM classifier of GunPoint motions (UCR, 150 steps).",
-        ["bilstm", "--data", "ucr:GunPoint", "--set", "hidden_size=16", "--epochs", "200",
-         "--lr", "0.005", "--batch-size", "8", "--schedule", "cosine", "--weight-decay", "0.01",
+        ["bilstm", "--data", "ucr:GunPoint", "--set", "hidden_size=16", "--epochs", "300",
+         "--lr", "0.01", "--batch-size", "8", "--schedule", "cosine", "--weight-decay", "0.01",
          "--seed", "1"],
     ),
     "italypower-lstm": (
