@@ -99,6 +99,48 @@ def test_trained_entries_export_with_parity(invoke: Any, tmp_path: Path, name: s
     assert result.exit_code == 0, result.output
 
 
+#: Shipped models whose int8 export misses the task-metric rule (at most 1 point of accuracy
+#: lost): BasicMotions' test split has 40 sequences, and int8 flips one (0.825 vs 0.850).
+INT8_MISSES = {"basicmotions-bilstm"}
+
+
+def _all_formats_cases() -> list[Any]:
+    return [
+        pytest.param(
+            name,
+            marks=[pytest.mark.xfail(reason="int8 loses 1 of 40 test sequences", strict=True)]
+            if name in INT8_MISSES
+            else [],
+        )
+        for name in shipped_names()
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", _all_formats_cases())
+def test_trained_entries_export_all_formats(invoke: Any, tmp_path: Path, name: str) -> None:
+    """`zoo export NAME --all`: every exporter (ONNX, int8 ONNX judged by the task metric,
+    TorchScript, pt2) proves parity for every shipped model."""
+    pytest.importorskip("onnxruntime")
+    entry = needs_data(name)
+    assert entry.card is not None
+    lengths = ["--lengths"] if entry.card.dataset == "ucr:JapaneseVowels" else []
+    result = invoke("export", name, "--all", *lengths, "--out", str(tmp_path), "--json")
+    assert result.exit_code == 0, result.output
+    assert len(list(tmp_path.glob(f"{name}.*"))) >= 5  # four artifacts and the report
+
+
+def test_the_lossless_formats_pass_where_int8_misses(invoke: Any, tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    (name,) = INT8_MISSES
+    needs_data(name)
+    formats = ["--onnx", "--torchscript", "--pt2", "--format", "onnx-ort"]
+    result = invoke("export", name, *formats, "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    miss = invoke("export", name, "--format", "onnx-int8", "--out", str(tmp_path / "int8"))
+    assert miss.exit_code == 1 and "accuracy 0.8250 vs fp32 0.8500" in miss.output
+
+
 @pytest.mark.parametrize("name", ["sunspots-lstm", "japanesevowels-bilstm"])
 def test_int8_reports_the_task_metric_on_the_test_split(
     invoke: Any, tmp_path: Path, name: str
