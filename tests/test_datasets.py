@@ -187,3 +187,28 @@ def test_a_source_spec_round_trips() -> None:
     spec = _toy(zoo.DataOptions(), 0).spec
     again = zoo.DataSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
     assert again == spec
+
+
+def test_real_sources_without_their_packages_are_listed_and_name_the_extra(
+    invoke: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As on a core install: statsmodels and sktime not found, the sources still listed."""
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+
+    def absent(name: str, *args: Any) -> Any:
+        return None if name in ("statsmodels", "sktime") else real_find_spec(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", absent)
+    rows = {r["name"]: r for r in json.loads(invoke("datasets", "--json").output)}
+    for name in ("statsmodels:sunspots", "ucr:JapaneseVowels"):
+        assert (rows[name]["available"], rows[name]["needs"]) == (False, "zoo-rnn[datasets]")
+    assert rows["sine"]["available"] is True
+    for name, package in (("statsmodels:co2", "statsmodels"), ("ucr:GunPoint", "sktime")):
+        result = invoke("train", "lstm", "--data", name)
+        assert result.exit_code == 1
+        assert result.output.strip().splitlines()[-1] == (
+            f"Error: Data source {name!r} needs {package}, which is not installed. "
+            "Install it with: pip install 'zoo-rnn[datasets]'."
+        )

@@ -220,3 +220,15 @@ def test_a_models_own_split_is_rebuilt_for_its_baselines(plugins: zoo.Plugins) -
     builtin = zoo.DataSpec("builtin", "sine", "regression", 1, 1, 50)
     with pytest.raises(zoo.DataError, match="only those"):
         reload_dataset(builtin, plugins.datasets)
+
+
+@needs_statsmodels
+def test_train_and_predict_a_forecast_by_name(invoke: Any, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ("--data", "statsmodels:nile")
+    trained = invoke("train", "rnn", *args, "--window", "8", "--epochs", "1",
+                     "--set", "hidden_size=4", "--out", str(out))  # fmt: skip
+    assert trained.exit_code == 0, trained.output
+    rows = json.loads(invoke("predict", "--checkpoint", str(out), *args, "--json").output)
+    assert [r["row"] for r in rows] == list(range(80, 100))  # the test years' indices
+    assert rows[0]["truth"] == pytest.approx(744.0, abs=1e-3)  # index 80: 1951 in nile.csv
