@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from safetensors.torch import load_file
 
 from zoo._manager import load_plugins
 from zoo.catalog._registry import ModelEntry, Registry, builtin_registry
@@ -55,6 +56,8 @@ def test_six_models_ship_with_cards_and_files() -> None:
         assert checkpoint.digest == entry.sha256, entry.name
         size = checkpoint.weights_path.stat().st_size
         assert entry.card.file_size == size and size < 64_000, entry.name
+        weights = load_file(checkpoint.weights_path)
+        assert entry.card.params == sum(w.numel() for w in weights.values()), entry.name
         assert entry.card.recipe[:2] == ("train", entry.architecture)
         assert "--threads" in entry.card.recipe and "--seed" in entry.card.recipe
 
