@@ -215,7 +215,7 @@ def register_tiny(invoke: Any, checkpoint: Path, registry: Path, name: str) -> N
 def big_registry(path: Path) -> Path:
     path.write_text(
         "".join(f'[models.m{i:03d}]\narchitecture = "lstm"\ndescription = "entry {i}"\n\n'
-                for i in range(150))
+                for i in range(400))
     )  # fmt: skip
     assert path.stat().st_size >= tomlcache.MIN_CACHED_BYTES
     return path

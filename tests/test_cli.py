@@ -36,9 +36,14 @@ def test_list_shows_the_builtin_models(invoke: Any) -> None:
     result = invoke("list")
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert lines[0].split() == ["NAME", "ARCH", "PLUGIN", "PARAMS", "DESCRIPTION"]
+    assert lines[0].split() == [
+        "NAME", "ARCH", "PLUGIN", "PARAMS", "METRIC", "BASELINE", "DESCRIPTION"
+    ]  # fmt: skip
     rows = {line.split()[0]: line.split() for line in lines[2:]}
-    assert rows["lstm"][:4] == ["lstm", "lstm", "zoo.plugins.recurrent", "2581"]
+    assert rows["lstm"][:6] == ["lstm", "lstm", "zoo.plugins.recurrent", "2581", "-", "-"]
+    assert rows["sunspots-lstm"][4:8] == ["mse", "359.2", "ar(10)", "381.4"]
+    untrained = invoke("list", "lstm*").output.splitlines()  # no card listed: no columns
+    assert untrained[0].split() == ["NAME", "ARCH", "PLUGIN", "PARAMS", "DESCRIPTION"]
     assert rows["rnn"][3] == "661" and rows["bilstm"][3] == "5161"
 
 

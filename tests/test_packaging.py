@@ -62,6 +62,8 @@ def test_wheel_ships_everything_under_zoo(wheel: Path) -> None:
     assert "zoo/plugins/recurrent.py" in names and "zoo/exporters/__init__.py" in names
     registry = zipfile.ZipFile(wheel).read("zoo/registry.toml").decode()
     assert registry == (ROOT / "registry.toml").read_text()
+    assert "zoo/trained/sunspots-lstm/model.safetensors" in names
+    assert "zoo/trained/sunspots-lstm/config.json" in names
 
 
 def test_wheels_installed_in_a_fresh_venv_list_and_export(

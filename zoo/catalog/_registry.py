@@ -11,6 +11,8 @@ A name defined twice is an error naming both files. Format::
     config = { num_layers = 2, hidden_size = 128 }
     checkpoint = "runs/lstm"              # optional, relative to this file's folder
     sha256 = "..."                        # required with checkpoint: sha256 of its weights
+    [models.lstm-2x128.card]              # optional, with checkpoint: the model card
+    dataset = "statsmodels:sunspots"      # (zoo.catalog._card lists its keys)
 """
 
 from __future__ import annotations
@@ -28,9 +30,12 @@ from typing import Any
 from zoo._errors import ConfigError, RegistryError, UnknownNameError
 from zoo._limits import REGISTRY_BYTES, check_nesting, check_regular_size, too_deep
 from zoo._spec import NAME_RULE, Architecture, Config, valid_name
+from zoo.catalog._card import ModelCard, parse_card
 from zoo.catalog._tomlcache import load_toml
 
-_ENTRY_KEYS = {"architecture", "description", "tags", "config", "checkpoint", "sha256"}
+_ENTRY_KEYS = {
+    "architecture", "description", "tags", "config", "checkpoint", "sha256", "card"
+}  # fmt: skip
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -46,6 +51,7 @@ class ModelEntry:
     checkpoint: Path | None = None
     sha256: str | None = None
     source: Path | None = None
+    card: ModelCard | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +63,7 @@ class ModelEntry:
             "checkpoint": str(self.checkpoint) if self.checkpoint else None,
             "sha256": self.sha256,
             "source": str(self.source) if self.source else None,
+            "card": self.card.to_dict() if self.card else None,
         }
 
 
@@ -160,6 +167,11 @@ def _entry(
     if not all(isinstance(t, str) for t in tags):
         raise RegistryError(f"{where}, key 'tags': must be a list of strings.")
     checkpoint, sha256 = _checkpoint(where, path, body)
+    card = parse_card(where, body["card"]) if "card" in body else None
+    if card is not None and checkpoint is None:
+        raise RegistryError(
+            f"{where}, key 'card': a model card needs the 'checkpoint' it describes."
+        )
     return ModelEntry(
         name=name,
         architecture=arch,
@@ -169,6 +181,7 @@ def _entry(
         checkpoint=checkpoint,
         sha256=sha256,
         source=path,
+        card=card,
     )
 
 

@@ -33,12 +33,24 @@ class App:
         paths += list(self.extra_registries)
         return Registry.load(paths, self.plugins.architectures)
 
-    def model_names(self, pattern: str | None = None) -> list[str]:
+    def model_names(
+        self,
+        pattern: str | Sequence[str] | None = None,
+        exclude: Sequence[str] = (),
+        trained: bool = False,
+    ) -> list[str]:
         """Every name `resolve` takes: registry entries, and architectures no entry is named
-        after (at their defaults), filtered by an fnmatch `pattern`, sorted."""
+        after (at their defaults), sorted; filtered as timm's `list_models` does: kept if
+        a name matches any fnmatch `pattern` (all without one) and no `exclude` pattern,
+        and with `trained` only entries with trained weights."""
         names = set(self.registry.entries) | set(self.plugins.architectures)
-        if pattern:
-            names = {n for n in names if fnmatch.fnmatchcase(n, pattern)}
+        include = [pattern] if isinstance(pattern, str) else list(pattern or ())
+        if include:
+            names = {n for n in names if any(fnmatch.fnmatchcase(n, p) for p in include)}
+        names = {n for n in names if not any(fnmatch.fnmatchcase(n, p) for p in exclude)}
+        if trained:
+            entries = self.registry.entries
+            names = {n for n in names if n in entries and entries[n].checkpoint is not None}
         return sorted(names)
 
     def entry(self, name: str) -> ModelEntry:
@@ -85,6 +97,7 @@ class ResolvedModel:
             "tags": list(self.entry.tags),
             "num_params": self.num_params,
             "trained": self.entry.checkpoint is not None,
+            "card": self.entry.card.to_dict() if self.entry.card else None,
         }
 
     def describe(self) -> dict[str, Any]:

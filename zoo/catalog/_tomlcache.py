@@ -3,11 +3,11 @@ unchanged.
 
 `tomllib` is pure Python: a registry of 1,000 entries takes about 50 ms to parse, every
 `zoo list`. `json` is implemented in C and reads the same data in about 2 ms. Files under
-`MIN_CACHED_BYTES` (the built-in registry, a typical plugin's) are parsed directly and nothing
-is written. A cached copy is used only while the file's size, modification and change times
-(ns) and inode are the ones recorded with it; anything else (no cache dir, a write error,
-data JSON cannot hold such as TOML dates) falls back to parsing, so the cache changes
-timings, never results.
+`MIN_CACHED_BYTES` (the built-in registry with its model cards, a typical plugin's) are
+parsed directly and nothing is written. A cached copy is used only while the file's size,
+modification and change times (ns) and inode are the ones recorded with it; anything else
+(no cache dir, a write error, data JSON cannot hold such as TOML dates) falls back to
+parsing, so the cache changes timings, never results.
 
 Staleness: a file's times come from a clock that ticks every few milliseconds (seconds on
 some file systems), so two writes of the same size within one tick leave the same stamp.
@@ -35,8 +35,8 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Any
 
-#: Smaller files parse in about a millisecond or less: not worth a cache file.
-MIN_CACHED_BYTES = 4 * 1024
+#: Smaller files parse in a few milliseconds or less: not worth a cache file.
+MIN_CACHED_BYTES = 16 * 1024
 #: A file changed this recently (by its mtime or ctime) is not cached (see the docstring).
 RACY_NS = 3_000_000_000
 _FORMAT = 2

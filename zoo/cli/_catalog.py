@@ -7,10 +7,12 @@ numpy is imported (`zoo list` is the command people run most).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from zoo._tables import format_table
+from zoo.catalog._card import format_metric, format_size
 from zoo.catalog._session import App
 from zoo.cli._common import (
     command_registry_option,
@@ -58,35 +60,78 @@ def add_catalog_commands(cli: click.Group) -> None:
     """Add list, info and plugins to the `zoo` group."""
 
     @cli.command("list")
-    @click.argument("pattern", required=False)
+    @click.argument("patterns", nargs=-1)
+    @click.option(
+        "--exclude",
+        "excludes",
+        multiple=True,
+        metavar="PATTERN",
+        help="Leave out names matching this fnmatch pattern (repeatable).",
+    )
+    @click.option("--trained", is_flag=True, help="Only models with trained weights.")
+    @click.option(
+        "--markdown",
+        is_flag=True,
+        help="The trained models' cards as a Markdown table (the README's table).",
+    )
     @registry_option("Also list this registry TOML file's models (repeatable).")
     @json_option
     @click.pass_context
     def list_(
-        ctx: click.Context, pattern: str | None, registries: tuple[Path, ...], as_json: bool
+        ctx: click.Context,
+        patterns: tuple[str, ...],
+        excludes: tuple[str, ...],
+        trained: bool,
+        markdown: bool,
+        registries: tuple[Path, ...],
+        as_json: bool,
     ) -> None:
-        """Named models (fnmatch PATTERN, e.g. 'lstm*'), with parameter counts: registry
-        entries, and every installed architecture no entry is named after, at its defaults.
+        """Named models, optionally filtered by fnmatch PATTERNS (e.g. 'lstm*'; a name
+        matching any is kept, as in timm's list_models), with parameter counts and a trained
+        model's test metric and baseline: registry entries, and every installed architecture
+        no entry is named after, at its defaults.
 
         Every installed architecture is a model too (at its defaults): one that no registry
         entry names is listed under its own name, so a plugin's model shows (and exports by
-        name) the moment the plugin is installed.
+        name) the moment the plugin is installed. A trained model with a card shows its
+        metric on the test split and the baseline's on the same split.
+
+        \b
+        zoo list --trained
+        zoo list 'ucr*' --exclude '*vowels*'
+        zoo list --trained --markdown          # the README's table
         """
         app = session(ctx)
         if registries:
             app = App(app.plugins, [*app.extra_registries, *registries])
-        rows = [app.resolve(name).summary() for name in app.model_names(pattern)]
+        names = app.model_names(patterns, excludes, trained or markdown)
+        rows = [app.resolve(name).summary() for name in names]
         if as_json:
             echo_json(rows)
             return
-        if not rows:
-            click.echo(f"No model matches {pattern!r}. Run `zoo list` for all.")
+        if markdown:
+            click.echo(markdown_table(rows), nl=False)
             return
+        if not rows:
+            what = " ".join(repr(p) for p in patterns) or "the filters"
+            click.echo(f"No model matches {what}. Run `zoo list` for all.")
+            return
+        headers = ["NAME", "ARCH", "PLUGIN", "PARAMS"]
+        carded = any(r["card"] for r in rows)
+        if carded:
+            headers += ["METRIC", "BASELINE"]
         table = [
-            (r["name"], r["architecture"], r["plugin"], r["num_params"], r["description"])
+            (
+                r["name"],
+                r["architecture"],
+                r["plugin"],
+                r["num_params"],
+                *(_card_cells(r["card"]) if carded else ()),
+                r["description"],
+            )
             for r in rows
         ]
-        click.echo(format_table(("NAME", "ARCH", "PLUGIN", "PARAMS", "DESCRIPTION"), table))
+        click.echo(format_table((*headers, "DESCRIPTION"), table))
 
     @cli.command()
     @click.argument("name", required=False, metavar="NAME|FILE", shell_complete=complete_model)
@@ -100,7 +145,8 @@ def add_catalog_commands(cli: click.Group) -> None:
     @click.pass_context
     def info(ctx: click.Context, name: str | None, checkpoint: Path | None, as_json: bool) -> None:
         """Describe model NAME (config, I/O contract with shapes, parameter count, lengths
-        and streaming support), a --checkpoint DIR (also its data, training, metrics,
+        and streaming support, a trained model's card: data set, test metric, baseline,
+        recipe, sizes), a --checkpoint DIR (also its data, training, metrics,
         digest and size) or an exported FILE (contract, provenance, parity, size: read
         from its zoo metadata; nothing in the file is run).
 
@@ -127,6 +173,9 @@ def add_catalog_commands(cli: click.Group) -> None:
         )
         if data["checkpoint"]:
             click.echo(f"  checkpoint    {data['checkpoint']} (sha256 {data['sha256']})")
+        if data["card"]:
+            for line in card_lines(data["card"]):
+                click.echo(line)
         click.echo("  config")
         for key, value in data["config"].items():
             click.echo(f"    {key:<14}{value}")
@@ -178,6 +227,53 @@ def add_catalog_commands(cli: click.Group) -> None:
         click.echo()
         listed = [(f["name"], f["suffix"], f["plugin"], f["description"]) for f in formats]
         click.echo(format_table(("EXPORTER", "SUFFIX", "PLUGIN", "DESCRIPTION"), listed))
+
+
+def _card_cells(card: dict[str, Any] | None) -> tuple[str, str]:
+    if card is None:
+        return "-", "-"
+    return (
+        format_metric(card["metric"], card["value"]),
+        f"{card['baseline']} {card['baseline_value']:.4g}",
+    )
+
+
+def card_lines(card: dict[str, Any]) -> list[str]:
+    """The card's part of `zoo info`."""
+    verdict = "beats baseline" if card["beats_baseline"] else "misses baseline"
+    return [
+        "  card",
+        f"    dataset     {card['dataset']} ({card['split']} split, {card['task']})",
+        f"    metric      {format_metric(card['metric'], card['value'])} ({verdict})",
+        f"    baseline    {card['baseline']}: "
+        f"{format_metric(card['metric'], card['baseline_value'])}",
+        f"    recipe      zoo {' '.join(card['recipe'])}",
+        f"    reproduce   zoo train --recipe NAME --out DIR ({card['threads']} thread(s), "
+        f"torch {card['torch']})",
+        f"    params      {card['params']}",
+        f"    file size   {format_size(card['file_size'])}",
+    ]
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """The trained models as a Markdown table: `zoo list --trained --markdown`, pasted
+    into README.md (a test keeps the two the same)."""
+    lines = [
+        "| Model | Data (split) | Task | Arch | Metric | Baseline | Verdict | Params | Size |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        card = r["card"]
+        if card is None:
+            continue
+        verdict = "beats baseline" if card["beats_baseline"] else "**misses baseline**"
+        lines.append(
+            f"| `{r['name']}` | {card['dataset']} ({card['split']}) | {card['task']} "
+            f"| {r['architecture']} | {format_metric(card['metric'], card['value'])} "
+            f"| {card['baseline']}: {card['baseline_value']:.4g} | {verdict} "
+            f"| {card['params']} | {format_size(card['file_size'])} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def _short(datasets: list[str]) -> list[str]:

@@ -80,14 +80,27 @@ csv_options = _option_group(
     ),
 )
 
-trained_options = _option_group(
+_NAME_OR_CHECKPOINT = (
     click.argument("name", required=False, shell_complete=complete_model),
     click.option(
         "--checkpoint",
         type=click.Path(path_type=Path),
         help="A checkpoint directory written by `zoo train` (instead of a registered NAME).",
     ),
-    click.option("--data", "source", required=True, help=DATA_HELP),
+)
+trained_options = _option_group(
+    *_NAME_OR_CHECKPOINT, click.option("--data", "source", required=True, help=DATA_HELP)
+)
+#: `zoo eval`: --data may be left out for a trained registry entry with a model card (its
+#: data set's test split).
+eval_options = _option_group(
+    *_NAME_OR_CHECKPOINT,
+    click.option(
+        "--data",
+        "source",
+        help=DATA_HELP + " Default for a trained NAME with a model card: its data set's test "
+        "split.",
+    ),
 )
 
 

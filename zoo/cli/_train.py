@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from zoo._errors import ZooError
 from zoo._spec import parse_assignments
 from zoo.cli._common import (
     ARGV,
@@ -27,6 +28,7 @@ from zoo.cli._options import DATA_HELP, csv_options, parse_features, size_option
 from zoo.cli._output import quiet_option
 from zoo.data._spec import DataOptions
 from zoo.train._reporter import Reporter
+from zoo.train._schedule import SCHEDULES
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -47,8 +49,8 @@ def add_train_commands(cli: click.Group) -> None:
     """Register train on the `zoo` group (zoo.cli._trained: the commands on its result)."""
 
     @cli.command()
-    @click.argument("name", shell_complete=complete_model)
-    @click.option("--data", "source", required=True, help=DATA_HELP)
+    @click.argument("name", required=False, shell_complete=complete_model)
+    @click.option("--data", "source", help=DATA_HELP + " Required unless --recipe.")
     @size_options
     @csv_options
     @click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True)
@@ -73,6 +75,39 @@ def add_train_commands(cli: click.Group) -> None:
         default=0,
         show_default=True,
         help="Seeds the weights, the shuffles, dropout and a built-in task's data.",
+    )
+    @click.option(
+        "--weight-decay",
+        type=click.FloatRange(min=0.0),
+        default=0.0,
+        show_default=True,
+        help="Decoupled weight decay (AdamW); 0 trains with plain Adam.",
+    )
+    @click.option(
+        "--schedule",
+        type=click.Choice(SCHEDULES),
+        default="none",
+        show_default=True,
+        help="Learning-rate schedule: cosine to 0 over --epochs, or halve on a validation plateau.",
+    )
+    @click.option(
+        "--patience",
+        type=click.IntRange(min=0),
+        default=0,
+        show_default=True,
+        help="Early stopping: stop after this many epochs without a better validation loss "
+        "(0: off). The checkpoint holds the best epoch either way.",
+    )
+    @click.option(
+        "--threads",
+        type=click.IntRange(min=1),
+        help="torch threads for the run (a recipe that reproduces weights fixes it).",
+    )
+    @click.option(
+        "--recipe",
+        metavar="MODEL",
+        help="Rerun the recorded recipe of trained registry entry MODEL (its card's `zoo "
+        "train` arguments, seed and threads included); only --out and --json may go with it.",
     )
     @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
     @click.option(
@@ -124,6 +159,11 @@ def add_train_commands(cli: click.Group) -> None:
         lr: float,
         clip: float,
         seed: int,
+        weight_decay: float,
+        schedule: str,
+        patience: int,
+        threads: int | None,
+        recipe: str | None,
         device: str,
         out: Path | None,
         assignments: tuple[str, ...],
@@ -150,6 +190,8 @@ def add_train_commands(cli: click.Group) -> None:
         zoo train lstm --data sine --out runs/x --resume
         zoo train lstm --data adding --nproc 2          # 2 processes, batch 32 each
         torchrun --nproc-per-node 2 -m zoo train lstm --data adding
+        zoo train lstm --data sine --schedule cosine --patience 5 --weight-decay 1e-4
+        zoo train --recipe sunspots-lstm --out runs/again   # reproduce a shipped model
         """
         from zoo.cli._output import make_console
         from zoo.cli._progress import result_line
@@ -157,6 +199,11 @@ def add_train_commands(cli: click.Group) -> None:
         from zoo.train._distributed import PeerFailed, World, rank_errors, wait_for_rank_0
         from zoo.train._settings import TrainSettings
 
+        if recipe is not None:
+            _rerun(ctx, recipe, out, as_json)
+            return
+        if name is None or source is None:
+            raise click.UsageError("Give a model NAME and --data SOURCE (or --recipe MODEL).")
         world = World.from_env()
         out = out if out is not None else Path("runs") / name
         app = session(ctx)
@@ -188,7 +235,9 @@ def add_train_commands(cli: click.Group) -> None:
             task=task,
             val_fraction=val_fraction,
         )
-        settings = TrainSettings(epochs, batch_size, lr, seed, device, clip)
+        settings = TrainSettings(
+            epochs, batch_size, lr, seed, device, clip, weight_decay, schedule, patience, threads
+        )
         try:
             with (
                 rank_errors(world),
@@ -231,6 +280,34 @@ def check_resumable(out: Path) -> None:
 
     if not has_train_state(out):
         raise click.UsageError(nothing_to_resume(out))
+
+
+def _rerun(ctx: click.Context, model: str, out: Path | None, as_json: bool) -> None:
+    """`zoo train --recipe MODEL`: run MODEL's recorded `zoo train` arguments again."""
+    given = [
+        key
+        for key in ctx.params
+        if key not in ("recipe", "out", "as_json")
+        and ctx.get_parameter_source(key) == click.core.ParameterSource.COMMANDLINE
+    ]
+    if given:
+        raise click.UsageError(
+            f"--recipe {model} reruns the recorded arguments; leave out {', '.join(given)} "
+            "(only --out and --json go with --recipe)."
+        )
+    card = session(ctx).entry(model).card
+    if card is None:
+        raise ZooError(
+            f"Model {model!r} has no recipe: only trained registry entries with a model card "
+            "record one. `zoo list --trained` lists them."
+        )
+    out = out if out is not None else Path("runs") / model
+    args = [*card.recipe[1:], "--out", str(out), *(["--json"] if as_json else [])]
+    if not as_json:
+        click.echo(f"recipe of {model}: zoo {' '.join(card.recipe)} --out {out}", err=True)
+    command = ctx.command
+    with command.make_context("train", args, parent=ctx.parent) as sub:
+        command.invoke(sub)
 
 
 def _train(

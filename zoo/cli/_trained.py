@@ -7,14 +7,20 @@ heavy is imported at module level (torch and numpy load inside the commands), so
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from zoo._errors import ZooError
 from zoo._tables import format_table
 from zoo.cli._common import command_registry_option, echo_json, json_option, session
-from zoo.cli._options import trained_options
+from zoo.cli._options import eval_options, trained_options
+
+#: How far (relative; absolute below 1) `zoo eval NAME` may be from the card's metric and
+#: still reproduce it.
+CARD_TOLERANCE = 1e-6
 
 if TYPE_CHECKING:
     from zoo.inference._trained import TrainedModel
@@ -32,7 +38,7 @@ def add_trained_commands(cli: click.Group) -> None:
     """Register eval, predict, inspect and register on the `zoo` group."""
 
     @cli.command("eval")
-    @trained_options
+    @eval_options
     @command_registry_option
     @click.option(
         "--seed", type=click.IntRange(min=0), help="Built-in task: seed of the test split."
@@ -46,7 +52,7 @@ def add_trained_commands(cli: click.Group) -> None:
         ctx: click.Context,
         name: str | None,
         checkpoint: Path | None,
-        source: str,
+        source: str | None,
         seed: int | None,
         seq_len: int | None,
         as_json: bool,
@@ -54,16 +60,23 @@ def add_trained_commands(cli: click.Group) -> None:
         """Metrics of a trained model (NAME or --checkpoint DIR) on new --data, scaled as
         in training.
 
-        A built-in task gives a fresh test split (never seen in training); a CSV file
-        gives every window that has a target.
+        A built-in task gives a fresh test split (never seen in training); a registered
+        data set its test split; a CSV file every window that has a target. A trained
+        registry entry with a model card needs no --data: it is evaluated on its card's
+        data set's test split, and the metric is printed next to the card's and the
+        baseline's.
 
         \b
+        zoo eval sunspots-lstm                 # reproduce a shipped model's card
         zoo eval --checkpoint runs/lstm --data sine
         zoo eval --checkpoint runs/adding --data adding --seq-len 100
         """
         from zoo.inference._metrics import format_metrics
         from zoo.inference._trained import evaluate
 
+        if source is None:
+            _eval_card(ctx, name, checkpoint, as_json)
+            return
         trained = _load(ctx, name, checkpoint)
         result = evaluate(trained, source, seed=seed, seq_len=seq_len)
         if as_json:
@@ -261,6 +274,63 @@ def add_trained_commands(cli: click.Group) -> None:
         click.echo(
             f"registered {entry.name} in {registry}: {entry.checkpoint} (sha256 {entry.sha256})"
         )
+
+
+def _eval_card(
+    ctx: click.Context, name: str | None, checkpoint: Path | None, as_json: bool
+) -> None:
+    """`zoo eval NAME` without --data: the card's test split, side by side with the card."""
+    from zoo.inference._trained import evaluate
+
+    card = None if name is None or checkpoint is not None else session(ctx).entry(name).card
+    if name is None or card is None:
+        raise click.UsageError(
+            "Give --data SOURCE; only a trained registry NAME with a model card (`zoo list "
+            "--trained`) is evaluated on its card's test split without it."
+        )
+    trained = _load(ctx, name, None)
+    result = evaluate(trained, card.dataset)
+    value = result.metrics[card.metric]
+    measured = _measured_baseline(trained, card.baseline)
+    data = {
+        **result.to_dict(),
+        "split": card.split,
+        "metric": card.metric,
+        "value": value,
+        "card_value": card.value,
+        "matches_card": abs(value - card.value) <= CARD_TOLERANCE * max(1.0, abs(card.value)),
+        "baseline": card.baseline,
+        "baseline_value": measured,
+        "card_baseline_value": card.baseline_value,
+        "beats_baseline": replace(card, value=value, baseline_value=measured).beats_baseline,
+    }
+    if as_json:
+        echo_json(data)
+        return
+    same = "reproduced" if data["matches_card"] else "DIFFERS from the card"
+    verdict = "beats baseline" if data["beats_baseline"] else "misses baseline"
+    click.echo(
+        f"{name} on {card.dataset}, {card.split} split ({result.samples} sequences), {card.metric}:"
+    )
+    rows = [
+        ("model", f"{value:.6g}", f"{card.value:.6g}", f"{same}; {verdict}"),
+        ("baseline", f"{measured:.6g}", f"{card.baseline_value:.6g}", card.baseline),
+    ]
+    click.echo(format_table(("", "MEASURED", "CARD", "NOTE"), rows))
+
+
+def _measured_baseline(trained: TrainedModel, baseline: str) -> float:
+    """The card's baseline measured again by zoo on the model's own split."""
+    from zoo.data._baselines import baselines
+    from zoo.data._load import reload_dataset
+
+    results = {b.name: b.value for b in baselines(reload_dataset(trained.spec, trained.sources))}
+    if baseline not in results:
+        raise ZooError(
+            f"The card names baseline {baseline!r}, which zoo does not compute for "
+            f"{trained.spec.source} (it computes {', '.join(sorted(results))}). Fix the card."
+        )
+    return results[baseline]
 
 
 def _cell(value: Any) -> str:

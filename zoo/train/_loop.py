@@ -34,6 +34,7 @@ from zoo.data._spec import Dataset
 from zoo.inference._metrics import compute_metrics, loss_function, predict_tensor
 from zoo.train._distributed import PeerFailed
 from zoo.train._reporter import Reporter
+from zoo.train._schedule import epoch_lr, should_stop
 from zoo.train._settings import METRICS_FILE, EpochRecord, TrainSettings
 
 #: Seconds between progress redraws (each one reads the running loss from the device).
@@ -71,7 +72,7 @@ class Loop:
         self.name = name or arch.name
         self.model = arch.build(**config).to(device)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
-        self.optimizer = _adam(self.params, settings.lr)
+        self.optimizer = _adam(self.params, settings.lr, settings.weight_decay)
         self.loss_fn = loss_function(dataset.spec.task)
         self.x_train = torch.from_numpy(dataset.train.x).to(device)  # (n, seq, features)
         self.y_train = torch.from_numpy(dataset.train.y).to(device)  # (n, 1) or (n,)
@@ -128,6 +129,8 @@ class Loop:
         settings = self.settings
         self.reporter.start(settings.epochs, self.epoch, len(self.dataset.train))
         while self.epoch < settings.epochs:
+            if self.writes and should_stop(settings.patience, self.epoch, self.best_epoch):
+                break  # a resumed run that had stopped early: nothing left to do
             record = self._epoch(self.epoch + 1)
             self.epoch = record.epoch
             if not self.writes:
@@ -138,6 +141,12 @@ class Loop:
             self._save_metrics()
             self._save_state()
             self.reporter.epoch_end(settings.epochs, record)
+            if should_stop(settings.patience, self.epoch, self.best_epoch):
+                self.reporter.note(
+                    f"early stop after epoch {self.epoch}: no better validation loss in "
+                    f"{settings.patience} epochs (best epoch {self.best_epoch})"
+                )
+                break
         self._finish()
 
     def _finish(self) -> None:
@@ -145,6 +154,10 @@ class Loop:
         self._save_checkpoint()  # also when resuming a finished run: config.json up to date
 
     def _epoch(self, epoch: int) -> EpochRecord:
+        settings = self.settings
+        lr = epoch_lr(settings.schedule, settings.lr, epoch, settings.epochs, self.history)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
         total, seconds = self._train_pass(epoch)
         n = self.x_train.shape[0]
         train_loss = float(total) / n
@@ -214,7 +227,7 @@ class Loop:
             "training": {
                 **asdict(self.settings),
                 "processes": self.processes,
-                "optimizer": "adam",
+                "optimizer": "adamw" if self.settings.weight_decay else "adam",
                 "torch": _torch_version(),
                 "zoo": __version__,
             },
@@ -270,14 +283,19 @@ def _lengths(lengths: Any, device: Any) -> Any:
     return None if lengths is None else torch.from_numpy(lengths).to(device)
 
 
-def _adam(params: list[Any], lr: float) -> Any:
-    """Adam with the fused kernel (one pass per parameter instead of a dozen small ops)
-    where the parameters allow it, the default implementation otherwise."""
+def _adam(params: list[Any], lr: float, weight_decay: float = 0.0) -> Any:
+    """Adam (AdamW with decoupled `weight_decay` when it is not 0) with the fused kernel
+    (one pass per parameter instead of a dozen small ops) where the parameters allow it,
+    the default implementation otherwise."""
     import torch
 
     try:
+        if weight_decay:
+            return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
         return torch.optim.Adam(params, lr=lr, fused=True)
     except RuntimeError:  # a device or dtype the fused kernel does not support
+        if weight_decay:
+            return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
         return torch.optim.Adam(params, lr=lr)
 
 

@@ -48,6 +48,7 @@ from zoo.train._dist_loop import DistributedLoop
 from zoo.train._loop import Loop
 from zoo.train._pictures import draw_run
 from zoo.train._reporter import Reporter
+from zoo.train._schedule import SCHEDULES
 from zoo.train._settings import DEVICES, TrainResult, TrainSettings
 
 if TYPE_CHECKING:
@@ -201,9 +202,13 @@ def run_training(
             f"epochs and batch size must be positive and lr > 0, got {settings.epochs}, "
             f"{settings.batch_size}, {settings.lr}."
         )
+    check_schedule(settings, distributed=group is not None)
     device = _device(settings.device)
     fingerprint = _fingerprint(arch, config, dataset, settings)
     with contextlib.ExitStack() as held:  # the run lock, from the checks to the last write
+        if settings.threads is not None:
+            held.callback(torch.set_num_threads, torch.get_num_threads())
+            torch.set_num_threads(settings.threads)
 
         def prepare() -> TrainState | None:
             if resume and not fresh_if_missing and not has_train_state(out):
@@ -245,6 +250,25 @@ def run_training(
         plots=plots,
         processes=loop.processes,
     )
+
+
+def check_schedule(settings: TrainSettings, distributed: bool) -> None:
+    """Refuse a schedule zoo does not know, and what only one process could decide."""
+    if settings.schedule not in SCHEDULES:
+        raise ZooError(
+            f"Unknown learning-rate schedule {settings.schedule!r}; choose one of "
+            f"{', '.join(SCHEDULES)}."
+        )
+    if settings.weight_decay < 0 or settings.patience < 0:
+        raise ZooError(
+            f"weight decay and patience must be >= 0, got {settings.weight_decay}, "
+            f"{settings.patience}."
+        )
+    if distributed and (settings.patience or settings.schedule == "plateau"):
+        raise ZooError(
+            "--patience and --schedule plateau follow the validation loss, which only rank 0 "
+            "computes in a distributed run; leave them out with --nproc (cosine works)."
+        )
 
 
 def _prepare(

@@ -26,10 +26,20 @@ class TrainSettings:
     seed: int = 0
     device: str = "cpu"
     clip: float = 1.0
+    #: AdamW's decoupled weight decay (0: plain Adam, as before).
+    weight_decay: float = 0.0
+    #: The learning-rate schedule: none, cosine or plateau (zoo.train._schedule).
+    schedule: str = "none"
+    #: Early stopping: end after this many epochs without a better validation loss (0: off).
+    patience: int = 0
+    #: torch's intra-op threads for the run (None: torch's default); results can depend on
+    #: it, so a recipe that must reproduce weights bit for bit records it.
+    threads: int | None = None
 
     def fingerprint(self) -> dict[str, Any]:
+        """What `--resume` requires to be the same (all but epochs and threads)."""
         values = asdict(self)
-        del values["epochs"]
+        del values["epochs"], values["threads"]
         return values
 
 
