@@ -5,7 +5,8 @@ Run as written, with two honest differences, both here in the open:
 - `zoo` and `torchrun` are small wrappers on PATH that run this interpreter's zoo
   (`python -m zoo`, `python -m torch.distributed.run`), not whatever else is installed;
 - `zoo train` gets `SHORT_TRAINING` appended (1 epoch of a few short sequences), because the
-  README's runs take minutes; everything else (the folders, the names, the order, the
+  README's runs take minutes; `zoo train --recipe` runs as written (a shipped recipe takes
+  seconds, and its arguments are the point); everything else (the folders, the names, the order, the
   commands between) is the README's own text.
 
 Commands that cannot run here are skipped, each matched by a pattern and a reason in `SKIP`;
@@ -73,8 +74,9 @@ def _wrappers(folder: Path) -> Path:
         # A `train` anywhere in the arguments (torchrun ... -m zoo train) gets SHORT_TRAINING.
         path.write_text(
             "#!/usr/bin/env bash\n"
+            'case " $* " in *" --recipe "*) ;; *) '
             'for arg in "$@"; do if [ "$arg" = train ]; then set -- "$@" ' + short + "; break; "
-            "fi; done\n" + command + "\n"
+            "fi; done;; esac\n" + command + "\n"
         )
         path.chmod(path.stat().st_mode | stat.S_IXUSR)
     return bin_dir
