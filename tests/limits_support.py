@@ -38,3 +38,61 @@ def sparse(path: Path, size: int, head: bytes = b"") -> Path:
         f.write(head)
         f.truncate(size)
     return path
+
+
+class BytesRead:
+    """How many bytes of one file were read through `open` (builtins and io, which
+    `Path.open`/`read_text`/`read_bytes` use): refusing a huge file must read only its
+    head, whatever the clock says (tests assert work done, never wall time)."""
+
+    def __init__(self, monkeypatch: Any, path: Path) -> None:
+        import builtins
+        import io
+
+        self.path = path.resolve()
+        self.total = 0
+        real = io.open
+
+        def counting(file: Any, *args: Any, **kwargs: Any) -> Any:
+            handle = real(file, *args, **kwargs)
+            if isinstance(file, (str, Path)) and Path(file).resolve() == self.path:
+                return _Counted(handle, self)
+            return handle
+
+        monkeypatch.setattr(builtins, "open", counting)
+        monkeypatch.setattr(io, "open", counting)
+
+
+class _Counted:
+    """A file object that adds what each read returns to its BytesRead."""
+
+    def __init__(self, handle: Any, counter: BytesRead) -> None:
+        self._handle, self._counter = handle, counter
+
+    def _count(self, data: Any) -> Any:
+        self._counter.total += len(data)
+        return data
+
+    def read(self, *args: Any) -> Any:
+        return self._count(self._handle.read(*args))
+
+    def readline(self, *args: Any) -> Any:
+        return self._count(self._handle.readline(*args))
+
+    def readinto(self, buffer: Any) -> int:
+        count = int(self._handle.readinto(buffer))
+        self._counter.total += count
+        return count
+
+    def __iter__(self) -> Any:
+        for line in self._handle:
+            yield self._count(line)
+
+    def __enter__(self) -> _Counted:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._handle.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._handle, name)

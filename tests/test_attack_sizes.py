@@ -4,13 +4,12 @@ environment variables, so the cases take seconds and megabytes."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from limits_support import TINY, GiB, fails, sparse
+from limits_support import TINY, BytesRead, GiB, fails, sparse
 
 from zoo._manager import load_plugins
 from zoo._spec import recurrent_num_params
@@ -28,9 +27,14 @@ from zoo.inference._metrics import predict_tensor
     ],
 )  # fmt: skip
 def test_model_sizes_over_the_limit_are_refused_before_allocating(
-    invoke: Any, tmp_path: Path, args: list[str], message: str
+    invoke: Any, tmp_path: Path, args: list[str], message: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    start = time.perf_counter()
+    import torch
+
+    def allocates(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a recurrent layer was built")
+
+    monkeypatch.setattr(torch.nn.modules.rnn.RNNBase, "__init__", allocates)
     result = invoke("train", "lstm", *TINY, *args, "--out", str(tmp_path / "o"))
     assert result.exit_code == 2, result.output  # a --set value, refused as in zoo export
     assert "Error: Invalid value for '--set': " in result.output and message in result.output
@@ -39,21 +43,26 @@ def test_model_sizes_over_the_limit_are_refused_before_allocating(
         in result.output
     )
     assert "Traceback" not in result.output
-    assert time.perf_counter() - start < 10
 
 
 BILLION = ("--data", "sine", "--seq-len", "8", "--samples", "1000000000")
 
 
-def test_a_billion_samples_are_refused_before_generating(invoke: Any, tmp_path: Path) -> None:
-    start = time.perf_counter()
+def test_a_billion_samples_are_refused_before_generating(
+    invoke: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    def generates(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("data generation started")
+
+    monkeypatch.setattr(np.random, "default_rng", generates)  # what every built-in task draws from
     fails(
         invoke("train", "lstm", *BILLION, "--out", str(tmp_path / "o")),
         "The train split of task 'sine' (1,000,000,000 sequences x 8 steps x 1 feature(s)) has "
         "8,000,000,000 input values, more than the limit of 50,000,000 (ZOO_MAX_DATA_ELEMENTS)",
         "Use a smaller --samples or --seq-len, or raise the limit with ZOO_MAX_DATA_ELEMENTS=N.",
     )
-    assert time.perf_counter() - start < 10
 
 
 def test_parameter_count_is_closed_form_and_exact() -> None:
@@ -94,14 +103,13 @@ def wide_csv(tmp_path: Path) -> Iterator[Path]:
 def test_a_csv_of_100000_columns_trains_in_linear_time(
     invoke: Any, wide_csv: Path, tmp_path: Path
 ) -> None:
-    """Found by name in a dict, duplicates counted once: main took 129 s just to read it."""
-    start = time.perf_counter()
+    """Found by name in a dict, duplicates counted once: main took 129 s just to read it.
+    (That time is not asserted here: tests assert what is computed, never how fast.)"""
     result = invoke(
         "train", "lstm", "--data", str(wide_csv), "--target", "c0", "--window", "2",
         "--epochs", "1", "--set", "hidden_size=1", "--out", str(tmp_path / "wide"),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert time.perf_counter() - start < 30
 
 
 def test_a_csv_over_the_cell_limit(
@@ -116,26 +124,30 @@ def test_a_csv_over_the_cell_limit(
     )
 
 
-def test_a_multi_gb_registry_is_refused_before_it_is_read(invoke: Any, tmp_path: Path) -> None:
-    start = time.perf_counter()
+def test_a_multi_gb_registry_is_refused_before_it_is_read(
+    invoke: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     registry = sparse(tmp_path / "huge.toml", 3 * GiB, b"# x\n")
+    read = BytesRead(monkeypatch, registry)
     fails(
         invoke("list", "--registry", str(registry)),
         "huge.toml has 3,221,225,472 bytes, more than the limit of 16,777,216 "
         "(ZOO_MAX_REGISTRY_BYTES)",
     )
-    assert time.perf_counter() - start < 10
+    assert read.total < 1 << 20  # its head at most, not 3 GiB
 
 
-def test_a_multi_gb_csv_is_refused_before_it_is_read(invoke: Any, tmp_path: Path) -> None:
-    start = time.perf_counter()
+def test_a_multi_gb_csv_is_refused_before_it_is_read(
+    invoke: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = sparse(tmp_path / "huge.csv", 3 * GiB, b"t,a\n")
+    read = BytesRead(monkeypatch, data)
     csv = ["--data", str(data), "--target", "a", "--window", "2"]
     fails(
         invoke("train", "lstm", *csv, "--out", str(tmp_path / "o")),
         "huge.csv has 3,221,225,472 bytes, more than the limit of 268,435,456 (ZOO_MAX_CSV_BYTES)",
     )
-    assert time.perf_counter() - start < 10
+    assert read.total < 1 << 20  # its head at most, not 3 GiB
 
 
 def test_csv_windows_over_the_data_limit(
