@@ -229,6 +229,12 @@ def add_export_commands(cli: click.Group) -> None:
         help="Open TorchScript files, and pt2 files holding more than plain data: loading "
         "them runs code from the file. Only for files you trust.",
     )
+    @click.option(
+        "--runtime",
+        type=click.Choice(["onnxruntime", "onnx-reference", "openvino", "tract", "all"]),
+        help="Replay the ONNX artifact's test data bundle on this runtime (all: a matrix of "
+        "every one; missing or refusing runtimes are shown, never passed). No torch needed.",
+    )
     @json_option
     @click.pass_context
     def verify(
@@ -241,24 +247,46 @@ def add_export_commands(cli: click.Group) -> None:
         accept_elementwise: bool,
         ort_provider: str,
         trust_code: bool,
+        runtime: str | None,
         as_json: bool,
     ) -> None:
         """Re-run the parity check of an exported ARTIFACT against PyTorch.
 
         The reference model is rebuilt from the artifact's zoo metadata: the same seeded
-        random weights, or the checkpoint it was exported from (sha256 checked).
+        random weights, or the checkpoint it was exported from (sha256 checked); an ONNX
+        artifact's test data bundle (NAME.test_data/) is replayed too. Without torch or the
+        model's plugin, the bundle alone is replayed (docs/deploy.md).
         Exit status 1 if any output differs.
-        """
-        from zoo.export._proof import TaskJudge
-        from zoo.export._verify import verify_artifact
 
-        judge = TaskJudge(data, accept_elementwise)
-        report = verify_artifact(
-            session(ctx), artifact, checkpoint, atol, rtol, ort_provider, trust_code, judge=judge
-        )
+        \b
+        zoo verify exports/lstm.onnx
+        zoo verify exports/lstm.onnx --runtime all
+        """
+        from zoo.export._deployed import verify_deployed
+        from zoo.export._proof import TaskJudge
+
+        verdict = verify_deployed(
+            session(ctx), artifact, runtime=runtime, checkpoint=checkpoint, atol=atol,
+            rtol=rtol, ort_provider=ort_provider, trust_code=trust_code,
+            judge=TaskJudge(data, accept_elementwise),
+        )  # fmt: skip
         if as_json:
-            echo_json(report.to_dict())
+            echo_json(verdict.to_dict() if verdict.replays else verdict.reports[0].to_dict())
         else:
-            click.echo(_parity_table([report]))
-        if not report.passed:
-            raise ZooError("Parity failed:\n  " + "\n  ".join(_failure_lines([report])))
+            if verdict.note:
+                click.echo(f"note: {verdict.note}", err=True)
+            if runtime is None:
+                click.echo(_parity_table(verdict.reports))
+            else:
+                click.echo(_matrix(verdict.replays))
+        if not verdict.passed:
+            lines = _failure_lines(verdict.reports) + [
+                str(r) for _, r in verdict.replays if isinstance(r, ZooError)
+            ]
+            raise ZooError("Parity failed:\n  " + "\n  ".join(lines))
+
+
+def _matrix(results: Sequence[tuple[str, Any]]) -> str:
+    from zoo.export._runtimes import MATRIX_HEADERS, matrix_rows
+
+    return format_table(MATRIX_HEADERS, matrix_rows(results))

@@ -1,0 +1,126 @@
+"""`zoo verify` where the artifact is deployed: the full proof against PyTorch when torch and
+the model's plugin are here (plus a replay of its bundle), else the torch-free replay of
+the bundle; `--runtime R|all` replays it on other ONNX runtimes (zoo.export._runtimes).
+
+Nothing on the replay path imports torch: deciding which path to take tries `import torch`
+only when the artifact's architecture is installed, and takes the replay when it fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zoo._errors import ZooError
+from zoo.export._bundle import has_bundle, read_bundle
+from zoo.export._metadata import ArtifactMetadata, read_io
+from zoo.export._proof import DEFAULT_JUDGE, TaskJudge
+from zoo.export._replay import replay
+from zoo.export._runtimes import RuntimeUnavailable, chosen_runtimes, open_runner
+from zoo.export._runtime import use_provider
+from zoo.parity._report import ParityReport
+
+
+@dataclass
+class Verdict:
+    """What `zoo verify` found: the proof against PyTorch (None where torch or the plugin
+    is missing) and the bundle's replays, per runtime."""
+
+    proof: ParityReport | None
+    replays: list[tuple[str, ParityReport | RuntimeUnavailable]] = field(default_factory=list)
+    #: `--runtime all`: runtimes that are missing or refuse the file are shown, not failed.
+    matrix: bool = False
+    note: str = ""
+
+    @property
+    def reports(self) -> list[ParityReport]:
+        ran = [r for _, r in self.replays if isinstance(r, ParityReport)]
+        return ([self.proof] if self.proof else []) + ran
+
+    @property
+    def passed(self) -> bool:
+        unavailable = [r for _, r in self.replays if isinstance(r, RuntimeUnavailable)]
+        if unavailable and not self.matrix:
+            return False
+        return bool(self.reports) and all(r.passed for r in self.reports)
+
+    def to_dict(self) -> dict[str, Any]:
+        replays = {
+            name: (
+                r.to_dict()
+                if isinstance(r, ParityReport)
+                else {"passed": False, "state": r.state, "reason": r.reason}
+            )
+            for name, r in self.replays
+        }
+        base = self.proof.to_dict() if self.proof else {"artifact": None, "passed": None}
+        return {**base, "passed": self.passed, "note": self.note, "bundle": replays}
+
+
+def can_rederive(app: Any, meta: dict[str, str]) -> str:
+    """Why the full proof cannot run here ('' when it can): torch or the plugin missing."""
+    architecture = ArtifactMetadata.read(meta).architecture
+    if architecture not in app.plugins.architectures:
+        return f"architecture {architecture!r} is not installed here"
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return "torch is not installed here"
+    return ""
+
+
+def verify_deployed(
+    app: Any,
+    path: Path,
+    *,
+    runtime: str | None,
+    checkpoint: Path | None = None,
+    atol: float | None = None,
+    rtol: float | None = None,
+    ort_provider: str = "cpu",
+    trust_code: bool = False,
+    judge: TaskJudge = DEFAULT_JUDGE,
+) -> Verdict:
+    """The proof and/or replays `zoo verify ARTIFACT [--runtime R]` runs (module docstring)."""
+    from zoo.export._verify import check_trust, find_exporter, read_artifact_metadata
+
+    if not path.is_file():
+        raise ZooError(f"Artifact {str(path)!r} does not exist.")
+    exporter = find_exporter(app.plugins.exporters, path)
+    onnx = path.name.endswith(".onnx")
+    if runtime is not None and not onnx:
+        raise ZooError(f"--runtime replays an ONNX artifact's bundle; {str(path)!r} is not ONNX.")
+    check_trust(exporter, path, trust_code)
+    meta = read_artifact_metadata(exporter, path)
+    verdict = Verdict(None, matrix=runtime == "all")
+    if runtime is None:
+        why = can_rederive(app, meta) if onnx else ""
+        if not why:
+            from zoo.export._verify import verify_artifact
+
+            verdict.proof = verify_artifact(
+                app, path, checkpoint, atol, rtol, ort_provider, trust_code, judge=judge
+            )
+            if not (onnx and has_bundle(path)):
+                return verdict
+        else:
+            verdict.note = f"{why}: replaying the bundle's recorded PyTorch outputs"
+        names = ["onnxruntime"]
+    else:
+        names = chosen_runtimes(runtime)
+    bundle = read_bundle(path)
+    io = read_io(meta)
+    for name in names:
+        try:
+            with use_provider(ort_provider):
+                runner = open_runner(name, path)
+        except RuntimeUnavailable as exc:
+            verdict.replays.append((name, exc))
+            continue
+        report = replay(
+            bundle, runner, io, artifact=str(path), label=f"bundle@{name}", atol=atol,
+            rtol=rtol, accept_elementwise=judge.accept_elementwise,
+        )  # fmt: skip
+        verdict.replays.append((name, report))
+    return verdict
