@@ -140,7 +140,8 @@ def _stream_calls(
         feeds = {x_name: np.ascontiguousarray(inputs[x_name][:, start : start + size]), **states}
         outputs = runner(feeds)
         calls.append((feeds, outputs))
-        states = {i: outputs[o] for i, o in zip(contract.state_inputs, contract.state_outputs)}
+        pairs = zip(contract.state_inputs, contract.state_outputs, strict=True)
+        states = {i: outputs[o] for i, o in pairs}
         start += size
     return calls
 

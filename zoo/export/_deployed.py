@@ -17,8 +17,8 @@ from zoo.export._bundle import has_bundle, read_bundle
 from zoo.export._metadata import ArtifactMetadata, read_io
 from zoo.export._proof import DEFAULT_JUDGE, TaskJudge
 from zoo.export._replay import replay
-from zoo.export._runtimes import RuntimeUnavailable, chosen_runtimes, open_runner
 from zoo.export._runtime import use_provider
+from zoo.export._runtimes import RuntimeUnavailable, chosen_runtimes, open_runner
 from zoo.parity._report import ParityReport
 
 

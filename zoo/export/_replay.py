@@ -13,7 +13,6 @@ Importing this module, and replaying, imports no torch (a test runs it with torc
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo._contract import LENGTHS

@@ -161,10 +161,12 @@ _OPENERS: dict[str, Callable[[Path], Runner]] = {
 }
 
 
-def matrix_rows(results: Sequence[tuple[str, ParityReport | RuntimeUnavailable]]) -> list[tuple]:
+def matrix_rows(
+    results: Sequence[tuple[str, ParityReport | RuntimeUnavailable]],
+) -> list[tuple[Any, ...]]:
     """One row per runtime and output (streamed outputs apart): worst abs error, result;
     one row per runtime that could not run the file, saying why."""
-    rows: list[tuple] = []
+    rows: list[tuple[Any, ...]] = []
     for runtime, result in results:
         if isinstance(result, RuntimeUnavailable):
             rows.append((runtime, "-", "-", "-", f"{result.state}: {result.reason}"))

@@ -58,11 +58,12 @@ def check_trust(exporter: Exporter, path: Path, trust_code: bool) -> None:
 def read_artifact_metadata(exporter: Exporter, path: Path) -> dict[str, str]:
     """The artifact's metadata as its exporter reads it; a ZooError if it cannot."""
     try:
-        return exporter.read_metadata(path)
+        meta: dict[str, str] = exporter.read_metadata(path)
     except ZooError:
         raise
     except Exception as exc:
         raise ZooError(f"Cannot read {str(path)!r} as {exporter.name}: {first_line(exc)}") from None
+    return meta
 
 
 def source_from_metadata(app: Any, meta: dict[str, str], checkpoint: Path | None) -> SourceModel:
