@@ -18,7 +18,12 @@ from zoo.export._metadata import ArtifactMetadata, read_io
 from zoo.export._proof import DEFAULT_JUDGE, TaskJudge
 from zoo.export._replay import replay
 from zoo.export._runtime import use_provider
-from zoo.export._runtimes import RuntimeUnavailable, chosen_runtimes, open_runner
+from zoo.export._runtimes import (
+    RuntimeUnavailable,
+    chosen_runtimes,
+    open_runner,
+    refused_at_once,
+)
 from zoo.parity._report import ParityReport
 
 
@@ -40,9 +45,9 @@ class Verdict:
 
     @property
     def passed(self) -> bool:
-        unavailable = [r for _, r in self.replays if isinstance(r, RuntimeUnavailable)]
-        if unavailable and not self.matrix:
-            return False
+        unavailable = {n for n, r in self.replays if isinstance(r, RuntimeUnavailable)}
+        if (unavailable and not self.matrix) or "onnxruntime" in unavailable:
+            return False  # the runtime zoo proves on must run the file; any chosen one must
         return bool(self.reports) and all(r.passed for r in self.reports)
 
     def to_dict(self) -> dict[str, Any]:
@@ -119,8 +124,8 @@ def verify_deployed(
             verdict.replays.append((name, exc))
             continue
         report = replay(
-            bundle, runner, io, artifact=str(path), label=f"bundle@{name}", atol=atol,
-            rtol=rtol, accept_elementwise=judge.accept_elementwise,
+            bundle, runner, io, artifact=f"{path} [bundle@{name}]", label=f"bundle@{name}",
+            atol=atol, rtol=rtol, accept_elementwise=judge.accept_elementwise,
         )  # fmt: skip
-        verdict.replays.append((name, report))
+        verdict.replays.append((name, refused_at_once(name, report) or report))
     return verdict

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from zoo._contract import LENGTHS
 from zoo._errors import ZooError
 from zoo.export._bundle import Bundle, TestSet
+from zoo.export._runtimes import describe
 from zoo.parity._check import check_padding, compare
 from zoo.parity._report import OutputCheck, ParityReport
 
@@ -67,8 +68,9 @@ def replay(
     report.info["reference"] = "recorded eager PyTorch outputs (torch-free replay)"
     feeds_map = state_map(io)
     dtypes = {n: str(spec.get("dtype", "float32")) for n, spec in io.get("outputs", {}).items()}
+    sequence = {str(n) for n in io.get("sequence_outputs", [])}
     for test in bundle.sets:
-        _replay_set(report, test, runner, feeds_map, dtypes)
+        _replay_set(report, test, runner, feeds_map, dtypes, sequence)
     if not bundle.manifest.get("elementwise_decides", True):
         _task_judged(report, accept_elementwise)
     return report
@@ -80,7 +82,10 @@ def _replay_set(
     runner: Runner,
     feeds_map: dict[str, str],
     dtypes: dict[str, str],
+    sequence: set[str],
 ) -> None:
+    """One set: a single call, or a stream whose states are carried by `feeds_map`;
+    `sequence` outputs are also checked for exact zeros past each of a batch's lengths."""
     carried: dict[str, np.ndarray] = {}
     for k, call in enumerate(test.calls):
         case = f"{test.case} call {k + 1}/{len(test.calls)}" if test.stream else test.case
@@ -90,7 +95,7 @@ def _replay_set(
         try:
             actual = runner(feeds)
         except Exception as exc:  # the runtime refused: every output of this call fails
-            problem = f"runtime error: {type(exc).__name__}: {_first(exc)}"
+            problem = f"runtime error: {describe(exc)}"
             for name, expected in call.outputs.items():
                 report.checks.append(
                     OutputCheck(case, name, expected.shape, None, None, None, False, problem)
@@ -103,12 +108,9 @@ def _replay_set(
             )
             report.checks.append(check)
             lengths = call.inputs.get(LENGTHS)
-            if (
-                lengths is not None
-                and expected.ndim == 3
-                and check.actual_shape == check.expected_shape
-            ):
-                report.checks.append(check_padding(case, name, expected, got, lengths))  # type: ignore[arg-type]
+            shaped = check.actual_shape == check.expected_shape
+            if lengths is not None and name in sequence and shaped and got is not None:
+                report.checks.append(check_padding(case, name, expected, got, lengths))
         carried = {feeds_map[o]: actual[o] for o in feeds_map if o in actual}
 
 
@@ -126,8 +128,3 @@ def _task_judged(report: ParityReport, accept_elementwise: bool) -> None:
     report.checks.append(
         OutputCheck(TASK_METRIC, TASK_METRIC, (), None, None, None, False, problem)
     )
-
-
-def _first(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return (lines[0] if lines else "")[:200]

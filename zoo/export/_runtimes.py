@@ -76,9 +76,29 @@ def open_runner(runtime: str, path: Path) -> Runner:
     except RuntimeUnavailable:
         raise
     except Exception as exc:
-        lines = str(exc).strip().splitlines()
-        reason = f"{type(exc).__name__}: {' '.join(lines[:3])[:300]}"
-        raise RuntimeUnavailable(runtime, "unsupported", reason) from None
+        raise RuntimeUnavailable(runtime, "unsupported", describe(exc)) from None
+
+
+def describe(exc: BaseException) -> str:
+    """An exception in one line: its type and first two lines (tract's "Caused by:" and
+    backtraces dropped)."""
+    lines = [
+        line.strip()
+        for line in str(exc).splitlines()
+        if line.strip() and line.strip() != "Caused by:"
+    ]
+    lines = lines[: lines.index("Stack backtrace:")] if "Stack backtrace:" in lines else lines
+    return f"{type(exc).__name__}: {'; '.join(lines[:2])[:300]}"
+
+
+def refused_at_once(runtime: str, report: ParityReport) -> RuntimeUnavailable | None:
+    """A runtime that raised on every call it was given (an op or attribute it lacks, found
+    only when running): unsupported, not a parity failure."""
+    problems = {c.problem for c in report.checks}
+    if report.checks and all(p.startswith("runtime error: ") for p in problems):
+        reason = sorted(problems)[0].removeprefix("runtime error: ")
+        return RuntimeUnavailable(runtime, "unsupported", reason)
+    return None
 
 
 def _onnxruntime(path: Path) -> Runner:
