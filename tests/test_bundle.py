@@ -270,3 +270,30 @@ def test_an_int8_export_has_a_bundle_too(cli: Callable[..., Any], tmp_path: Path
     assert (tmp_path / "lstm.int8.test_data" / MANIFEST).is_file()
     result = _replay(cli, tmp_path / "lstm.int8.onnx")
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.slow
+def test_verify_in_a_fresh_venv_without_torch(exported: Path, tmp_path: Path) -> None:
+    """The real thing: a venv without system site packages, zoo installed without its
+    dependencies, only onnxruntime, onnx, numpy, click, pluggy and safetensors (about 35 s
+    here, from a local package index). Skipped where pip cannot install them."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    deps = ["onnxruntime", "onnx", "numpy", "click", "pluggy", "safetensors"]
+    if subprocess.run([*pip, *deps], capture_output=True, timeout=600).returncode != 0:
+        pytest.skip("pip cannot install onnxruntime, onnx, numpy, ... here (no index?)")
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([*pip, "--no-deps", "-e", str(root)], check=True, timeout=300)
+    python = str(venv / "bin" / "python")
+    torch = subprocess.run([python, "-c", "import torch"], capture_output=True)
+    assert torch.returncode != 0  # really without torch
+    zoo_cli = [python, "-m", "zoo", "verify", str(exported / "plain" / "lstm.onnx")]
+    done = subprocess.run(zoo_cli, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "c_n (stream)" in done.stdout and "torch is not installed" in done.stderr
+    damaged = _copy(exported, tmp_path)
+    _edit(damaged, _bump_first)
+    zoo_cli[-1] = str(damaged)
+    done = subprocess.run(zoo_cli, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 1 and "FAIL" in done.stdout

@@ -178,7 +178,7 @@ class Call:
 
 
 @dataclass(frozen=True)
-class TestSet:
+class CaseData:
     """A single call (`calls` of length 1, `stream` false) or a stream of calls."""
 
     case: str
@@ -192,7 +192,7 @@ class Bundle:
 
     path: Path
     manifest: dict[str, Any]
-    sets: tuple[TestSet, ...]
+    sets: tuple[CaseData, ...]
 
     @property
     def atol(self) -> float:
@@ -234,14 +234,14 @@ def read_bundle(artifact: Path) -> Bundle:
     return Bundle(folder, manifest, tuple(_read_set(folder, s, files, where) for s in sets))
 
 
-def _read_set(folder: Path, entry: Any, files: dict[str, Any], where: str) -> TestSet:
+def _read_set(folder: Path, entry: Any, files: dict[str, Any], where: str) -> CaseData:
     if not isinstance(entry, dict) or not isinstance(entry.get("dir"), str):
         raise ZooError(f"{where}: a set entry lacks 'dir'.")
     calls = entry.get("calls")
     if not isinstance(calls, int) or isinstance(calls, bool) or not 0 <= calls <= 10_000:
         raise ZooError(f"{where}: set {entry['dir']!r} has no valid 'calls'.")
     dirs = [entry["dir"]] if calls == 0 else [f"{entry['dir']}/call_{k}" for k in range(calls)]
-    return TestSet(
+    return CaseData(
         str(entry.get("case", entry["dir"])),
         calls > 0,
         tuple(_read_call(folder, d, files, where) for d in dirs),

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoo._contract import LENGTHS
 from zoo._errors import ZooError
-from zoo.export._bundle import Bundle, TestSet
+from zoo.export._bundle import Bundle, CaseData
 from zoo.export._runtimes import describe
 from zoo.parity._check import check_padding, compare
 from zoo.parity._report import OutputCheck, ParityReport
@@ -78,7 +78,7 @@ def replay(
 
 def _replay_set(
     report: ParityReport,
-    test: TestSet,
+    test: CaseData,
     runner: Runner,
     feeds_map: dict[str, str],
     dtypes: dict[str, str],
