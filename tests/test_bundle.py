@@ -297,3 +297,23 @@ def test_verify_in_a_fresh_venv_without_torch(exported: Path, tmp_path: Path) ->
     zoo_cli[-1] = str(damaged)
     done = subprocess.run(zoo_cli, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 1 and "FAIL" in done.stdout
+
+
+def test_a_missing_plugin_names_the_replay(
+    make_plugins: Callable[..., Any], tmp_path: Path
+) -> None:
+    """With torch but without the model's plugin: the error names the plugin and the
+    replay, which then passes without it."""
+    plugins = make_plugins(third_party=True)
+    if "gru" not in plugins.architectures:
+        pytest.skip("needs the example plugin zoo-gru (CI installs it)")
+    runner = CliRunner()
+    result = runner.invoke(create_cli(plugins), ["export", "gru", "--onnx", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    without = create_cli(make_plugins())
+    result = runner.invoke(without, ["verify", str(tmp_path / "gru.onnx")])
+    assert result.exit_code == 1 and "--runtime onnxruntime" in result.output
+    result = runner.invoke(
+        without, ["verify", str(tmp_path / "gru.onnx"), "--runtime", "onnxruntime"]
+    )
+    assert result.exit_code == 0, result.output

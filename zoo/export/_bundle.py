@@ -70,7 +70,7 @@ def staged_bundle(artifact: Path) -> Iterator[Path | None]:
         yield stage
         old = None
         if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=artifact.parent))
+            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-old-", dir=artifact.parent))
             os.replace(final, old / final.name)
         os.replace(stage, final)
         fsync_path(artifact.parent, directory=True)

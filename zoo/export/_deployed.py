@@ -63,11 +63,8 @@ class Verdict:
         return {**base, "passed": self.passed, "note": self.note, "bundle": replays}
 
 
-def can_rederive(app: Any, meta: dict[str, str]) -> str:
-    """Why the full proof cannot run here ('' when it can): torch or the plugin missing."""
-    architecture = ArtifactMetadata.read(meta).architecture
-    if architecture not in app.plugins.architectures:
-        return f"architecture {architecture!r} is not installed here"
+def torch_missing() -> str:
+    """Why the full proof cannot run here ('' when torch imports)."""
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -100,12 +97,10 @@ def verify_deployed(
     meta = read_artifact_metadata(exporter, path)
     verdict = Verdict(None, matrix=runtime == "all")
     if runtime is None:
-        why = can_rederive(app, meta) if onnx else ""
+        why = torch_missing() if onnx else ""
         if not why:
-            from zoo.export._verify import verify_artifact
-
-            verdict.proof = verify_artifact(
-                app, path, checkpoint, atol, rtol, ort_provider, trust_code, judge=judge
+            verdict.proof = _full_proof(
+                app, path, meta, checkpoint, atol, rtol, ort_provider, trust_code, judge
             )
             if not (onnx and has_bundle(path)):
                 return verdict
@@ -129,3 +124,32 @@ def verify_deployed(
         )  # fmt: skip
         verdict.replays.append((name, refused_at_once(name, report) or report))
     return verdict
+
+
+def _full_proof(
+    app: Any,
+    path: Path,
+    meta: dict[str, str],
+    checkpoint: Path | None,
+    atol: float | None,
+    rtol: float | None,
+    ort_provider: str,
+    trust_code: bool,
+    judge: TaskJudge,
+) -> ParityReport:
+    """The proof against the rebuilt PyTorch model; where its plugin is missing, the error
+    also names the replay that needs none."""
+    from zoo.export._verify import verify_artifact
+
+    architecture = ArtifactMetadata.read(meta).architecture
+    try:
+        return verify_artifact(
+            app, path, checkpoint, atol, rtol, ort_provider, trust_code, judge=judge
+        )
+    except ZooError as exc:
+        if architecture in app.plugins.architectures or not has_bundle(path):
+            raise
+        raise ZooError(
+            f"{exc} Or replay its test data bundle, which needs neither: zoo verify {path} "
+            "--runtime onnxruntime."
+        ) from None
