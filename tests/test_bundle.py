@@ -317,3 +317,27 @@ def test_a_missing_plugin_names_the_replay(
         without, ["verify", str(tmp_path / "gru.onnx"), "--runtime", "onnxruntime"]
     )
     assert result.exit_code == 0, result.output
+
+
+def test_a_task_judged_int8_bundle_needs_the_task_metric(
+    invoke: Callable[..., Any], trained: Path, tmp_path: Path
+) -> None:
+    """int8 of a trained checkpoint is judged by its task metric at export: the replay alone
+    cannot judge it (a failing 'task metric' row), the full proof beside it can."""
+    out = tmp_path / "x"
+    result = invoke(
+        "export", "--checkpoint", str(trained), "--format", "onnx-int8", "--out", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    artifact = next(out.glob("*.int8.onnx"))
+    manifest = json.loads((bundle_dir(artifact) / MANIFEST).read_text())
+    assert manifest["elementwise_decides"] is False
+    alone = invoke("verify", str(artifact), "--runtime", "onnxruntime")
+    assert alone.exit_code == 1 and "needs torch and the checkpoint's data" in alone.output
+    accepted = invoke("verify", str(artifact), "--runtime", "onnxruntime", "--accept-elementwise")
+    assert "needs torch" not in accepted.output
+    full = invoke("verify", str(artifact), "--json")
+    assert full.exit_code == 0, full.output
+    data = json.loads(full.stdout)
+    assert data["bundle"]["onnxruntime"]["passed"]
+    assert data["bundle"]["onnxruntime"]["info"]["task_metric"].startswith("judged by the full")

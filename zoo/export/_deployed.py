@@ -37,6 +37,7 @@ class Verdict:
     #: `--runtime all`: runtimes that are missing or refuse the file are shown, not failed.
     matrix: bool = False
     note: str = ""
+    artifact: str = ""
 
     @property
     def reports(self) -> list[ParityReport]:
@@ -59,7 +60,7 @@ class Verdict:
             )
             for name, r in self.replays
         }
-        base = self.proof.to_dict() if self.proof else {"artifact": None, "passed": None}
+        base = self.proof.to_dict() if self.proof else {"artifact": self.artifact}
         return {**base, "passed": self.passed, "note": self.note, "bundle": replays}
 
 
@@ -95,7 +96,7 @@ def verify_deployed(
         raise ZooError(f"--runtime replays an ONNX artifact's bundle; {str(path)!r} is not ONNX.")
     check_trust(exporter, path, trust_code)
     meta = read_artifact_metadata(exporter, path)
-    verdict = Verdict(None, matrix=runtime == "all")
+    verdict = Verdict(None, matrix=runtime == "all", artifact=str(path))
     if runtime is None:
         why = torch_missing() if onnx else ""
         if not why:
@@ -121,6 +122,7 @@ def verify_deployed(
         report = replay(
             bundle, runner, io, artifact=f"{path} [bundle@{name}]", label=f"bundle@{name}",
             atol=atol, rtol=rtol, accept_elementwise=judge.accept_elementwise,
+            task_proven=verdict.proof is not None,
         )  # fmt: skip
         verdict.replays.append((name, refused_at_once(name, report) or report))
     return verdict

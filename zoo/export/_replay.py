@@ -54,10 +54,12 @@ def replay(
     accept_elementwise: bool = False,
     atol: float | None = None,
     rtol: float | None = None,
+    task_proven: bool = False,
 ) -> ParityReport:
     """Run every set of `bundle` on `runner` against its recorded outputs, with the
     tolerances the export used unless `atol`/`rtol`; never raises on a mismatch. `io` is
-    the artifact's `zoo.io` contract (output dtypes, state map)."""
+    the artifact's `zoo.io` contract (output dtypes, state map). `task_proven`: a full
+    proof beside this replay already judged a lossy artifact by its task metric."""
     report = ParityReport(
         artifact,
         label,
@@ -72,7 +74,7 @@ def replay(
     for test in bundle.sets:
         _replay_set(report, test, runner, feeds_map, dtypes, sequence)
     if not bundle.manifest.get("elementwise_decides", True):
-        _task_judged(report, accept_elementwise)
+        _task_judged(report, accept_elementwise, task_proven)
     return report
 
 
@@ -114,13 +116,17 @@ def _replay_set(
         carried = {feeds_map[o]: actual[o] for o in feeds_map if o in actual}
 
 
-def _task_judged(report: ParityReport, accept_elementwise: bool) -> None:
+def _task_judged(report: ParityReport, accept_elementwise: bool, task_proven: bool) -> None:
     """A lossy artifact the export judged by its task metric: the elementwise rows inform;
-    the verdict needs the checkpoint's data and torch, unless `accept_elementwise`."""
+    the verdict needs the checkpoint's data and torch (`task_proven`: the full proof beside
+    this replay had them), unless `accept_elementwise`."""
     if accept_elementwise:
         return
     for check in report.checks:
         check.advisory = True
+    if task_proven:
+        report.info["task_metric"] = "judged by the full proof's task metric"
+        return
     problem = (
         "the export judged this lossy artifact by its task metric, which needs torch and the "
         "checkpoint's data; pass --accept-elementwise to judge it by the elementwise rows"
