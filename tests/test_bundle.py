@@ -341,3 +341,20 @@ def test_a_task_judged_int8_bundle_needs_the_task_metric(
     data = json.loads(full.stdout)
     assert data["bundle"]["onnxruntime"]["passed"]
     assert data["bundle"]["onnxruntime"]["info"]["task_metric"].startswith("judged by the full")
+
+
+def test_a_manifest_pointing_outside_its_folder_is_refused(
+    cli: Callable[..., Any], exported: Path, tmp_path: Path
+) -> None:
+    artifact = _copy(exported, tmp_path)
+    path = bundle_dir(artifact) / MANIFEST
+    manifest = json.loads(path.read_text())
+    outside = tmp_path / "elsewhere"
+    shutil.copytree(bundle_dir(artifact) / "test_data_set_0", outside)
+    manifest["sets"][0]["dir"] = str(outside)
+    manifest["files"] = {
+        f"{outside}/{p.name}": sha256_file(p) for p in outside.iterdir()
+    } | manifest["files"]
+    path.write_text(json.dumps(manifest))
+    result = _replay(cli, artifact)
+    assert result.exit_code == 1 and "not a file inside the bundle" in result.output

@@ -258,8 +258,9 @@ def _read_call(folder: Path, name: str, files: dict[str, Any], where: str) -> Ca
         while f"{name}/{kind}_{k}.pb" in files:
             relative = f"{name}/{kind}_{k}.pb"
             path = folder / relative
-            if ".." in Path(relative).parts or not path.is_file():
-                raise ZooError(f"{where}: lists {relative}, which is missing.")
+            inside = not Path(relative).is_absolute() and ".." not in Path(relative).parts
+            if not inside or not path.is_file():
+                raise ZooError(f"{where}: lists {relative}, which is not a file inside the bundle.")
             if path.stat().st_size > MAX_TENSOR_BYTES:
                 raise ZooError(f"{path}: larger than {MAX_TENSOR_BYTES} bytes; not test data.")
             data = path.read_bytes()
