@@ -280,11 +280,7 @@ def add_export_commands(cli: click.Group) -> None:
             else:
                 click.echo(_matrix(verdict.replays))
         if not verdict.passed:
-            lines = _failure_lines(verdict.reports) + [
-                str(r)
-                for name, r in verdict.replays
-                if isinstance(r, ZooError) and (not verdict.matrix or name == "onnxruntime")
-            ]
+            lines = _failure_lines(verdict.reports) + verdict.problems()
             raise ZooError("Parity failed:\n  " + "\n  ".join(lines))
 
 

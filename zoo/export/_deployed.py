@@ -38,6 +38,8 @@ class Verdict:
     matrix: bool = False
     note: str = ""
     artifact: str = ""
+    #: Why the bundle beside a proven artifact was refused (it belongs to another file...).
+    bundle_error: str = ""
 
     @property
     def reports(self) -> list[ParityReport]:
@@ -46,13 +48,25 @@ class Verdict:
 
     @property
     def passed(self) -> bool:
+        if self.bundle_error:
+            return False
         unavailable = {n for n, r in self.replays if isinstance(r, RuntimeUnavailable)}
         if (unavailable and not self.matrix) or "onnxruntime" in unavailable:
             return False  # the runtime zoo proves on must run the file; any chosen one must
         return bool(self.reports) and all(r.passed for r in self.reports)
 
+    def problems(self) -> list[str]:
+        """What failed besides the reports' checks: a refused bundle, a runtime that could
+        not run the file (with `all`, only onnxruntime counts)."""
+        lines = [self.bundle_error] if self.bundle_error else []
+        for name, result in self.replays:
+            counts = not self.matrix or name == "onnxruntime"
+            if isinstance(result, RuntimeUnavailable) and counts:
+                lines.append(str(result))
+        return lines
+
     def to_dict(self) -> dict[str, Any]:
-        replays = {
+        replays: dict[str, Any] = {
             name: (
                 r.to_dict()
                 if isinstance(r, ParityReport)
@@ -61,6 +75,8 @@ class Verdict:
             for name, r in self.replays
         }
         base = self.proof.to_dict() if self.proof else {"artifact": self.artifact}
+        if self.bundle_error:
+            replays = {"error": self.bundle_error}
         return {**base, "passed": self.passed, "note": self.note, "bundle": replays}
 
 
@@ -110,7 +126,13 @@ def verify_deployed(
         names = ["onnxruntime"]
     else:
         names = chosen_runtimes(runtime)
-    bundle = read_bundle(path)
+    try:
+        bundle = read_bundle(path)
+    except ZooError as exc:
+        if verdict.proof is None:
+            raise
+        verdict.bundle_error = str(exc)  # the proof's own verdict still shows
+        return verdict
     io = read_io(meta)
     for name in names:
         try:
