@@ -1,9 +1,10 @@
-"""`zoo verify` where the artifact is deployed: the full proof against PyTorch when torch and
-the model's plugin are here (plus a replay of its bundle), else the torch-free replay of
-the bundle; `--runtime R|all` replays it on other ONNX runtimes (zoo.export._runtimes).
+"""`zoo verify` where the artifact is deployed: the full proof against PyTorch when torch is
+here (plus a replay of an ONNX file's bundle), else the torch-free replay of the bundle;
+`--runtime R|all` replays it on other ONNX runtimes (zoo.export._runtimes) instead.
 
-Nothing on the replay path imports torch: deciding which path to take tries `import torch`
-only when the artifact's architecture is installed, and takes the replay when it fails.
+Nothing on the replay path imports torch: choosing the path tries `import torch` and takes
+the replay when it fails. With torch but without the model's plugin the proof's error
+stands (it names the plugin), with the replay named as the way that needs neither.
 """
 
 from __future__ import annotations
