@@ -57,7 +57,8 @@ def test_trained_checkpoint_exports_with_every_exporter(name: str, tmp_path: Pat
     )
     assert exported.exit_code == 0, exported.output
     assert {p.name for p in out.iterdir() if not p.name.endswith(".json")} == {
-        "run.onnx", "run.int8.onnx", "run.ort.onnx", "run.pt2", "run.torchscript.pt"
+        "run.onnx", "run.int8.onnx", "run.ort.onnx", "run.pt2", "run.torchscript.pt",
+        "run.test_data", "run.int8.test_data", "run.ort.test_data",  # each ONNX file's bundle
     }  # fmt: skip
 
 
