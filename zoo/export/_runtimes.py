@@ -80,15 +80,16 @@ def open_runner(runtime: str, path: Path) -> Runner:
 
 
 def describe(exc: BaseException) -> str:
-    """An exception in one line: its type and first two lines (tract's "Caused by:" and
-    backtraces dropped)."""
+    """An exception in one line: its type and first three lines of substance (tract's
+    "Caused by:" and backtrace, OpenVINO's source locations dropped)."""
+    skip = ("Caused by:", "Exception from ", "Check '")  # tract's and OpenVINO's framing
     lines = [
         line.strip()
         for line in str(exc).splitlines()
-        if line.strip() and line.strip() != "Caused by:"
+        if line.strip() and not line.strip().startswith(skip)
     ]
     lines = lines[: lines.index("Stack backtrace:")] if "Stack backtrace:" in lines else lines
-    return f"{type(exc).__name__}: {'; '.join(lines[:2])[:300]}"
+    return f"{type(exc).__name__}: {'; '.join(lines[:3])[:300]}"
 
 
 def refused_at_once(runtime: str, report: ParityReport) -> RuntimeUnavailable | None:
