@@ -20,6 +20,7 @@ import zoo
 from zoo.catalog._session import App
 from zoo.catalog._source import SourceModel, from_name, seeded
 from zoo.checkpoint._format import save_checkpoint
+from zoo.export._bundle import read_bundle
 from zoo.export._pipeline import export_model
 from zoo.parity._inputs import make_inputs
 
@@ -263,11 +264,14 @@ def test_failed_export_keeps_the_previous_artifact(
         and "crashy: export failed: RuntimeError: killed mid-write" in result.output
     )
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [
         "lstm.onnx",
         "lstm.onnx.failed.parity.json",
         "lstm.onnx.parity.json",
+        "lstm.test_data",
     ]
+    read_bundle(path)  # the previous artifact keeps its own test data bundle
 
 
 def test_nan_weights_fail_parity_naming_the_output(plugins: zoo.Plugins, tmp_path: Path) -> None:

@@ -117,6 +117,10 @@ class IOContract:
             "sequence_outputs": list(self.sequence_outputs),
             "bidirectional": self.bidirectional,
             "dynamic_axes": [BATCH, SEQ],
+            # For a consumer that carries states between calls (docs/deploy.md): which
+            # output feeds which input on the next call, and where the time axis is.
+            "state_map": dict(zip(self.state_outputs, self.state_inputs, strict=True)),
+            "sequence_axis": 1,
         }
 
     def to_json(self) -> str:

@@ -25,7 +25,7 @@ from zoo.cli._common import (
 )
 from zoo.cli._complete import complete_exporter, complete_model
 from zoo.cli._output import quiet_option
-from zoo.cli._parity_table import failure_lines, print_parity_table
+from zoo.cli._parity_table import failure_lines, print_parity_table, runtime_matrix
 
 if TYPE_CHECKING:
     from zoo._spec import Exporter
@@ -256,6 +256,12 @@ def add_export_commands(cli: click.Group) -> None:
         help="Open TorchScript files, and pt2 files holding more than plain data: loading "
         "them runs code from the file. Only for files you trust.",
     )
+    @click.option(
+        "--runtime",
+        type=click.Choice(["onnxruntime", "onnx-reference", "openvino", "tract", "all"]),
+        help="Replay the ONNX artifact's test data bundle on this runtime (all: a matrix of "
+        "every one; missing or refusing runtimes are shown, never passed). No torch needed.",
+    )
     @quiet_option
     @json_option
     @click.pass_context
@@ -269,28 +275,46 @@ def add_export_commands(cli: click.Group) -> None:
         accept_elementwise: bool,
         ort_provider: str,
         trust_code: bool,
+        runtime: str | None,
         quiet: bool,
         as_json: bool,
     ) -> None:
-        """Re-run the parity check of an exported ARTIFACT against PyTorch; TorchScript and
-        pt2 files that can run code when loaded open only with --trust-code.
+        """Re-run the parity check of an exported ARTIFACT against PyTorch and replay its test
+        data bundle (without torch: the bundle alone; --runtime R: on R, or all of them as a
+        matrix); TorchScript and pt2 files that can run code when loaded open only with
+        --trust-code.
 
         The reference model is rebuilt from the artifact's zoo metadata: the same seeded
-        random weights, or the checkpoint it was exported from (sha256 checked).
+        random weights, or the checkpoint it was exported from (sha256 checked); an ONNX
+        artifact's test data bundle (NAME.test_data/) is replayed too. Without torch or the
+        model's plugin, the bundle alone is replayed (docs/deploy.md).
         Exit status 1 if any output differs.
-        """
-        from zoo.export._proof import TaskJudge
-        from zoo.export._verify import verify_artifact
 
-        judge = TaskJudge(data, accept_elementwise)
-        report = verify_artifact(
-            session(ctx), artifact, checkpoint, atol, rtol, ort_provider, trust_code, judge=judge
-        )
+        \b
+        zoo verify exports/lstm.onnx
+        zoo verify exports/lstm.onnx --runtime all
+        """
+        from zoo.export._deployed import verify_deployed
+        from zoo.export._proof import TaskJudge
+
+        verdict = verify_deployed(
+            session(ctx), artifact, runtime=runtime, checkpoint=checkpoint, atol=atol,
+            rtol=rtol, ort_provider=ort_provider, trust_code=trust_code,
+            judge=TaskJudge(data, accept_elementwise),
+        )  # fmt: skip
         if as_json:
-            echo_json(report.to_dict())
-        elif not quiet:
-            print_parity_table([report])
-        elif report.passed:
-            click.echo(f"{report.artifact}: parity passed ({len(report.checks)} checks)")
-        if not report.passed:
-            raise ZooError("Parity failed:\n  " + "\n  ".join(failure_lines([report])))
+            echo_json(verdict.to_dict() if verdict.replays else verdict.reports[0].to_dict())
+        else:
+            if verdict.note and not quiet:
+                click.echo(f"note: {verdict.note}", err=True)
+            if quiet:
+                if verdict.passed:
+                    checks = sum(len(r.checks) for r in verdict.reports)
+                    click.echo(f"{artifact}: parity passed ({checks} checks)")
+            elif runtime is None:
+                print_parity_table(verdict.reports)
+            else:
+                click.echo(runtime_matrix(verdict.replays))
+        if not verdict.passed:
+            lines = failure_lines(verdict.reports) + verdict.problems()
+            raise ZooError("Parity failed:\n  " + "\n  ".join(lines))

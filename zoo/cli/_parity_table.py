@@ -96,3 +96,11 @@ def failure_lines(reports: Sequence[ParityReport]) -> list[str]:
                 f"failed; first: output {first.output!r} at {first.case}: {first.problem}"
             )
     return lines
+
+
+def runtime_matrix(results: Sequence[tuple[str, Any]]) -> str:
+    """`zoo verify --runtime`: runtime x output, worst error, verdict (zoo.export._runtimes)."""
+    from zoo._tables import format_table
+    from zoo.export._runtimes import MATRIX_HEADERS, matrix_rows
+
+    return format_table(MATRIX_HEADERS, matrix_rows(results))

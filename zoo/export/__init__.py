@@ -1,5 +1,6 @@
 """Export: the job an exporter receives, the pipeline that exports and proves parity, the
-artifact metadata, and the runtimes that load artifacts.
+artifact metadata, the runtimes that load artifacts, and the test data bundle beside each
+ONNX file that `zoo verify` replays without torch (docs/deploy.md).
 
 Public, for exporter plugins: `ExportJob` (also `zoo.ExportJob`), `DEFAULT_OPSET`,
 `example_args`, `dynamic_shapes`, `dynamic_axes`, `quiet_export`, `torch_runner`,

@@ -23,6 +23,7 @@ from zoo._limits import dumps_json
 from zoo._spec import Exporter
 from zoo.catalog._source import SourceModel
 from zoo.checkpoint._provenance import Weights
+from zoo.export._bundle import bundle_dir, staged_bundle, write_bundle
 from zoo.export._job import DEFAULT_OPSET, ExportJob, export_contract
 from zoo.export._peek import check_replaceable
 from zoo.export._proof import DEFAULT_JUDGE, Progress, TaskJudge, prove
@@ -135,7 +136,8 @@ def export_one(
     start = time.perf_counter()
     report: ParityReport | None = None
     try:
-        with atomic_output(final) as tmp:
+        # The artifact is installed first, then its test data bundle (an ONNX file's).
+        with staged_bundle(final) as stage, atomic_output(final) as tmp:
             job = ExportJob(
                 source, tmp, opset=opset, legacy=legacy, exporter=exporter.name, lengths=lengths
             )
@@ -150,6 +152,9 @@ def export_one(
                 raise _Rejected
             if exporter.annotate is not None:
                 exporter.annotate(tmp, report.summary())
+            if stage is not None:
+                write_bundle(stage, tmp, final.name, job.contract, refs, source.module, report)
+                report.info["bundle"] = str(bundle_dir(final))
     except _Rejected:
         return ArtifactResult(exporter.name, final, False, report, time.perf_counter() - start)
     except ZooError as exc:

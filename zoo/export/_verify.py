@@ -77,6 +77,17 @@ def check_trust(exporter: Exporter, path: Path, trust_code: bool) -> None:
         ) from None
 
 
+def read_artifact_metadata(exporter: Exporter, path: Path) -> dict[str, str]:
+    """The artifact's metadata as its exporter reads it; a ZooError if it cannot."""
+    try:
+        meta: dict[str, str] = exporter.read_metadata(path)
+    except ZooError:
+        raise
+    except Exception as exc:
+        raise ZooError(f"Cannot read {str(path)!r} as {exporter.name}: {first_line(exc)}") from None
+    return meta
+
+
 def source_from_metadata(app: Any, meta: dict[str, str], checkpoint: Path | None) -> SourceModel:
     """Rebuild the eager model an artifact was exported from, using its `zoo.*` metadata."""
     recorded = ArtifactMetadata.read(meta)
@@ -125,12 +136,7 @@ def verify_artifact(
     check_artifact_file(app.plugins.exporters, path, "zoo verify")
     exporter = find_exporter(app.plugins.exporters, path)
     check_trust(exporter, path, trust_code)
-    try:
-        meta = exporter.read_metadata(path)
-    except ZooError:
-        raise
-    except Exception as exc:
-        raise ZooError(f"Cannot read {str(path)!r} as {exporter.name}: {first_line(exc)}") from None
+    meta = read_artifact_metadata(exporter, path)
     source = source_from_metadata(app, meta, checkpoint)
     lengths = LENGTHS in ArtifactMetadata.read(meta).input_names
     try:

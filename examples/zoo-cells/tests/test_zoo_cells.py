@@ -59,6 +59,7 @@ def test_trained_checkpoint_exports_with_every_exporter(name: str, tmp_path: Pat
     assert {p.name for p in out.iterdir() if not p.name.endswith(".json")} == {
         "run-trained.onnx", "run-trained.int8.onnx", "run-trained.ort.onnx", "run-trained.pt2",
         "run-trained.torchscript.pt",
+        "run-trained.test_data", "run-trained.int8.test_data", "run-trained.ort.test_data",
     }  # fmt: skip
 
 
