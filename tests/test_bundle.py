@@ -212,7 +212,7 @@ def test_a_failed_export_leaves_no_bundle(cli: Callable[..., Any], tmp_path: Pat
     result = cli("export", "lstm", "--onnx", *SMALL, "--atol", "1e-30", "--rtol", "1e-30",
                  "--out", str(tmp_path))  # fmt: skip
     assert result.exit_code == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["lstm.parity.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lstm.onnx.parity.json"]
 
 
 BLOCK_TORCH = """
@@ -275,12 +275,12 @@ def test_an_int8_export_has_a_bundle_too(cli: Callable[..., Any], tmp_path: Path
 @pytest.mark.slow
 def test_verify_in_a_fresh_venv_without_torch(exported: Path, tmp_path: Path) -> None:
     """The real thing: a venv without system site packages, zoo installed without its
-    dependencies, only onnxruntime, onnx, numpy, click, pluggy and safetensors (about 35 s
+    dependencies, only onnxruntime, onnx, numpy, click, pluggy, safetensors and rich (about 35 s
     here, from a local package index). Skipped where pip cannot install them."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
-    deps = ["onnxruntime", "onnx", "numpy", "click", "pluggy", "safetensors"]
+    deps = ["onnxruntime", "onnx", "numpy", "click", "pluggy", "safetensors", "rich"]
     if subprocess.run([*pip, *deps], capture_output=True, timeout=600).returncode != 0:
         pytest.skip("pip cannot install onnxruntime, onnx, numpy, ... here (no index?)")
     root = Path(__file__).resolve().parents[1]

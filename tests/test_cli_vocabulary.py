@@ -57,6 +57,8 @@ HOMONYMS = {
     "--data": "export/verify: a labelled CSV file for a lossy format's task metric; "
     "train/eval/predict/inspect: the data source (a built-in task or a CSV file)",
     "--registry": "register: the one file written to; elsewhere: extra files read",
+    "--runtime": "what runs the model in both, with choices of its own: predict: torch or the "
+    "exported ONNX file; verify: which ONNX runtime replays the artifact's bundle (issue 17)",
 }
 
 
