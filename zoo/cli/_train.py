@@ -120,6 +120,12 @@ def add_train_commands(cli: click.Group) -> None:
         "--resume", is_flag=True, help="Continue the run in --out after its last completed epoch."
     )
     @click.option(
+        "--threads",
+        type=click.IntRange(min=0),
+        help="torch intra-op threads (0: one per core). Default: 1, or all for a large "
+        "model (batch x parameters >= 4M); recorded in the run.",
+    )
+    @click.option(
         "--nproc",
         type=click.IntRange(min=1),
         help="Train in N processes on this machine (torch.distributed through torchrun: DDP, "
@@ -149,6 +155,7 @@ def add_train_commands(cli: click.Group) -> None:
         out: Path | None,
         assignments: tuple[str, ...],
         resume: bool,
+        threads: int | None,
         nproc: int | None,
         as_json: bool,
     ) -> None:
@@ -198,7 +205,7 @@ def add_train_commands(cli: click.Group) -> None:
             task=task,
             val_fraction=val_fraction,
         )
-        settings = TrainSettings(epochs, batch_size, lr, seed, device, clip)
+        settings = TrainSettings(epochs, batch_size, lr, seed, device, clip, threads)
         try:
             with rank_errors(world):
                 trained = _train(world, resolved, overrides, source, options, settings, out, resume)

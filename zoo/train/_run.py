@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,7 @@ from zoo.train._dist_loop import DistributedLoop
 from zoo.train._loop import Loop
 from zoo.train._reporter import Reporter
 from zoo.train._settings import DEVICES, LOSS_PLOT, TrainResult, TrainSettings
+from zoo.train._threads import choose_threads, parameter_count, training_threads
 
 if TYPE_CHECKING:
     from zoo.train._distributed import Group
@@ -193,6 +195,7 @@ def run_training(
             f"{settings.batch_size}, {settings.lr}."
         )
     device = _device(settings.device)
+    settings = resolve_threads(arch, config, settings)
     fingerprint = _fingerprint(arch, config, dataset, settings)
     with contextlib.ExitStack() as held:  # the run lock, from the checks to the last write
 
@@ -212,7 +215,8 @@ def run_training(
             )  # rank 0 locks, reads and checks the files; every rank gets the same state
             state = unpack_train_state(blob) if blob is not None else None
         cuda_devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=cuda_devices):
+        assert settings.threads is not None
+        with torch.random.fork_rng(devices=cuda_devices), training_threads(settings.threads):
             torch.manual_seed(settings.seed)
             args = (arch, config, dataset, settings, out, device, fingerprint, name, reporter)
             loop = Loop(*args) if group is None else DistributedLoop(*args, group=group)
@@ -233,6 +237,7 @@ def run_training(
         resumed_from=state.epoch if state is not None else None,
         plots=plots,
         processes=loop.processes,
+        threads=settings.threads,
     )
 
 
@@ -255,6 +260,14 @@ def _prepare(
                 f"--epochs {settings.epochs}. Pass --epochs {state.epoch} or more."
             )
         problems = _fingerprint_mismatch(state.fingerprint, fingerprint)
+        threads = [p for p in problems if p.startswith(THREADS_KEY)]
+        if threads:  # a different sum order, not a different run: see zoo.train._threads
+            reporter.note(
+                f"--resume: {out} trained on another number of torch threads "
+                f"({threads[0][len(THREADS_KEY) + 2 :]}); the weights match a run that never "
+                "stopped bit for bit only at the same count (--threads)"
+            )
+        problems = [p for p in problems if not p.startswith(THREADS_KEY)]
         if problems:
             raise ZooError(
                 f"--resume: {out} was trained differently: {'; '.join(problems)}. Resume with "
@@ -262,6 +275,23 @@ def _prepare(
             )
     ensure_dir(out)
     return state
+
+
+#: The fingerprint entry of the thread count (a mismatch warns rather than refuses).
+THREADS_KEY = "settings.threads"
+
+
+def resolve_threads(arch: Architecture, config: Config, settings: TrainSettings) -> TrainSettings:
+    """`settings` with the thread count the run will use (zoo.train._threads)."""
+    import torch
+
+    requested = settings.threads
+    if requested is not None and requested > 0:
+        return settings
+    with torch.random.fork_rng(devices=[]):  # a throwaway model, to count its parameters
+        parameters = parameter_count(arch.build(**config))
+    chosen = choose_threads(requested, parameters, settings.batch_size)
+    return replace(settings, threads=chosen)
 
 
 def _packed(state: TrainState | None) -> bytes | None:

@@ -16,7 +16,12 @@ DEVICES = ("cpu", "cuda")
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """How to train; everything but `epochs` must stay the same for `--resume`."""
+    """How to train; everything but `epochs` must stay the same for `--resume` (a different
+    `threads` only warns: see zoo.train._threads).
+
+    `threads`: torch's intra-op threads; None until `run_training` resolves it (zoo's
+    choice by model size, or 0 for torch's default), then the count the run used.
+    """
 
     epochs: int = 20
     batch_size: int = 64
@@ -24,6 +29,7 @@ class TrainSettings:
     seed: int = 0
     device: str = "cpu"
     clip: float = 1.0
+    threads: int | None = None
 
     def fingerprint(self) -> dict[str, Any]:
         values = asdict(self)
@@ -59,6 +65,7 @@ class TrainResult:
     resumed_from: int | None = None
     plots: list[Path] = field(default_factory=list)
     processes: int = 1
+    threads: int | None = None
 
     @property
     def samples_per_s(self) -> float:
@@ -77,5 +84,6 @@ class TrainResult:
             "resumed_from": self.resumed_from,
             "samples_per_s": self.samples_per_s,
             "processes": self.processes,
+            "threads": self.threads,
             "plots": [str(p) for p in self.plots],
         }
