@@ -1,4 +1,4 @@
-"""`zoo train`'s torch threads: the default is chosen by model size, `--threads` overrides it,
+"""`zoo train`'s torch threads: one by default, `--threads` overrides it,
 the count is applied during the run only, recorded in the run, and `--resume` at another
 count warns. Correctness only: which count is faster is `zoo bench`'s business."""
 
@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from zoo.train import _loop
-from zoo.train._threads import LARGE_STEP, choose_threads
+from zoo.train._threads import DEFAULT_THREADS, choose_threads
 
 TINY = (
     "--data", "sine", "--samples", "64", "--seq-len", "8", "--batch-size", "16",
@@ -69,13 +69,15 @@ def test_negative_threads_is_a_usage_error(invoke: Any, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "--threads" in result.output
 
 
-def test_the_default_uses_every_thread_for_a_large_step() -> None:
-    everything = torch.get_num_threads()
-    assert choose_threads(None, LARGE_STEP // 64, 64) == everything
-    assert choose_threads(None, LARGE_STEP // 64 - 1, 64) == 1
-    assert choose_threads(None, 10**9, 64) == everything  # the 2x256 LSTM is ~800k x 64
-    assert choose_threads(3, 10**9, 64) == 3
-    assert choose_threads(0, 10, 1) == everything
+def test_the_default_is_one_thread_whatever_the_size(
+    invoke: Any, tmp_path: Path, seen_threads: list[int]
+) -> None:
+    assert choose_threads(None) == DEFAULT_THREADS == 1
+    assert choose_threads(3) == 3 and choose_threads(0) == torch.get_num_threads()
+    big = ("--set", "hidden_size=256", "--set", "num_layers=2", "--samples", "16")
+    result = invoke("train", "lstm", *TINY, *big, "--out", str(tmp_path / "big"))
+    assert result.exit_code == 0, result.output
+    assert seen_threads == [1]
 
 
 def test_resume_at_another_thread_count_warns_and_continues(

@@ -99,6 +99,7 @@ def measure(
     from zoo._manager import load_plugins
     from zoo.data._load import DataOptions, load_dataset
     from zoo.train._run import model_config
+    from zoo.train._threads import choose_threads, training_threads
 
     arch = load_plugins(third_party=False).architecture(arch_name)
     dataset = load_dataset(data, DataOptions(samples=CALIBRATION_SAMPLES), seed=0)
@@ -106,11 +107,32 @@ def measure(
     torch.manual_seed(0)
     model = arch.build(**config)
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    # both at the count zoo train chooses for this model, so the goal compares the loops
+    with training_threads(choose_threads(None)):
+        return _interleave(arch, config, data, dataset, (model, optimizer), plan, workdir)
+
+
+def _interleave(
+    arch: Any,
+    config: Any,
+    data: str,
+    dataset: Any,
+    trained: tuple[Any, Any],
+    plan: Plan,
+    workdir: Path,
+) -> tuple[int, dict[str, list[float]]]:
+    """The rounds of `measure`: the minimal loop (`trained`: model and optimizer) and
+    `zoo train`, interleaved."""
+    from zoo.data._load import DataOptions, load_dataset
+
+    model, optimizer = trained
+
     minimal_epoch(model, optimizer, dataset, seed=98)  # warm-up: first-call allocations
     rate = minimal_epoch(model, optimizer, dataset, seed=99)
     samples = round(rate * plan.seconds / 0.8)  # epochs long enough to time steadily
     if samples > CALIBRATION_SAMPLES:
-        dataset = load_dataset(data, DataOptions(samples=min(samples, MAX_SAMPLES)), seed=0)
+        options = DataOptions(samples=min(samples, MAX_SAMPLES))
+        dataset = load_dataset(data, options, seed=0)
     rates: dict[str, list[float]] = {MINIMAL: [], ZOO: [], ZOO_WHOLE: []}
     shuffle = random.Random(plan.rounds).shuffle
     order = [MINIMAL, ZOO]
@@ -171,6 +193,28 @@ def run(config: BenchConfig) -> SectionResult:
                     cell,
                 )
             )
+    from zoo.bench import _train_threads as threads
+
+    worst: tuple[float, str] | None = None
+    for size in threads.SIZES:
+        cell = threads.measure(size, plan.seconds, plan.rounds)
+        more_rows, more_records = threads.rows_and_records(cell)
+        rows += more_rows
+        records += more_records
+        ratio = median(threads.default_vs_best(cell))
+        if worst is None or ratio < worst[0]:
+            worst = (ratio, f"lstm {cell.size} (default: {cell.default} thread(s))")
+    assert worst is not None
+    goals.append(
+        Goal(
+            "training",
+            "zoo train's default threads vs the better of 1 and all",
+            threads.GOAL,
+            False,
+            worst[0],
+            worst[1],
+        )
+    )
     return SectionResult(
         "training",
         "`zoo train` samples/s vs a minimal hand-written PyTorch loop",
@@ -180,9 +224,13 @@ def run(config: BenchConfig) -> SectionResult:
         goals,
         [
             f"one epoch per round of {', '.join(sizes)} training samples (a minimal epoch of "
-            f"about {plan.seconds:g} s), Adam lr {LR:g}, torch's default threads, in this process",
+            f"about {plan.seconds:g} s), Adam lr {LR:g}, both at zoo train's default thread "
+            "count, in this process",
             "zoo train: the training pass, as zoo train reports samples/s; 'whole epoch' adds "
             "validation and writing the checkpoint, metrics and train state",
             "RATIO: median over rounds of (this rate / the minimal loop's rate); > 1 is faster",
+            "thread rows: the minimal loop at 1 thread, all threads and zoo train's default "
+            "count, interleaved; RATIO against 1 thread; the goal takes, per round, the default "
+            "over the faster of the other two (worst size)",
         ],
     )

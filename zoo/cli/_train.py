@@ -122,8 +122,8 @@ def add_train_commands(cli: click.Group) -> None:
     @click.option(
         "--threads",
         type=click.IntRange(min=0),
-        help="torch intra-op threads (0: one per core). Default: 1, or all for a large "
-        "model (batch x parameters >= 4M); recorded in the run.",
+        help="torch intra-op threads, recorded in the run (default 1: small recurrent steps "
+        "lose on more; 0: one per core, for a large model on idle cores).",
     )
     @click.option(
         "--nproc",

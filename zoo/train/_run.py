@@ -46,7 +46,7 @@ from zoo.train._dist_loop import DistributedLoop
 from zoo.train._loop import Loop
 from zoo.train._reporter import Reporter
 from zoo.train._settings import DEVICES, LOSS_PLOT, TrainResult, TrainSettings
-from zoo.train._threads import choose_threads, parameter_count, training_threads
+from zoo.train._threads import choose_threads, training_threads
 
 if TYPE_CHECKING:
     from zoo.train._distributed import Group
@@ -195,7 +195,7 @@ def run_training(
             f"{settings.batch_size}, {settings.lr}."
         )
     device = _device(settings.device)
-    settings = resolve_threads(arch, config, settings)
+    settings = resolve_threads(settings)
     fingerprint = _fingerprint(arch, config, dataset, settings)
     with contextlib.ExitStack() as held:  # the run lock, from the checks to the last write
 
@@ -281,17 +281,9 @@ def _prepare(
 THREADS_KEY = "settings.threads"
 
 
-def resolve_threads(arch: Architecture, config: Config, settings: TrainSettings) -> TrainSettings:
+def resolve_threads(settings: TrainSettings) -> TrainSettings:
     """`settings` with the thread count the run will use (zoo.train._threads)."""
-    import torch
-
-    requested = settings.threads
-    if requested is not None and requested > 0:
-        return settings
-    with torch.random.fork_rng(devices=[]):  # a throwaway model, to count its parameters
-        parameters = parameter_count(arch.build(**config))
-    chosen = choose_threads(requested, parameters, settings.batch_size)
-    return replace(settings, threads=chosen)
+    return replace(settings, threads=choose_threads(settings.threads))
 
 
 def _packed(state: TrainState | None) -> bytes | None:
