@@ -197,13 +197,13 @@ def run(config: BenchConfig) -> SectionResult:
 
     worst: tuple[float, str] | None = None
     for size in threads.SIZES:
-        cell = threads.measure(size, plan.seconds, plan.rounds)
-        more_rows, more_records = threads.rows_and_records(cell)
+        measured = threads.measure(size, plan.seconds, plan.rounds)
+        more_rows, more_records = threads.rows_and_records(measured)
         rows += more_rows
         records += more_records
-        ratio = median(threads.default_vs_best(cell))
+        ratio = median(threads.default_vs_best(measured))
         if worst is None or ratio < worst[0]:
-            worst = (ratio, f"lstm {cell.size} (default: {cell.default} thread(s))")
+            worst = (ratio, f"lstm {measured.size} (default: {measured.default} thread(s))")
     assert worst is not None
     goals.append(
         Goal(

@@ -75,7 +75,8 @@ def lean_torchlib() -> Iterator[bool]:
     except ImportError:
         yield False
         return
-    original = getattr(_registration, "onnxscript_apis", None)
+    module: Any = _registration  # its `onnxscript_apis` is a private, untyped name
+    original = getattr(module, "onnxscript_apis", None)
     usable = (
         original is not None
         and hasattr(original, "get_torchlib_ops")
@@ -84,8 +85,8 @@ def lean_torchlib() -> Iterator[bool]:
     if not usable:
         yield False
         return
-    _registration.onnxscript_apis = _LeanApis(original)
+    module.onnxscript_apis = _LeanApis(original)
     try:
         yield True
     finally:
-        _registration.onnxscript_apis = original
+        module.onnxscript_apis = original
