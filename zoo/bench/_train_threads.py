@@ -1,7 +1,7 @@
 """Part of section `training`: `zoo train`'s default thread count against one thread and all.
 
 For each size (the default LSTM, and the 2-layer hidden-256 one), the same hand-written
-epoch (`_training.minimal_epoch`, Adam, batch 64) runs with torch's intra-op threads set to
+epoch (`_epoch.minimal_epoch`, Adam, batch 64) runs with torch's intra-op threads set to
 1, to all (torch's default: one per core) and to what `zoo train` chooses by default
 (zoo.train._threads), interleaved in a shuffled order each round; each epoch is sized
 so that the slower of 1 and all threads takes about the plan's seconds. The goal compares the
@@ -16,9 +16,9 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from zoo.bench._epoch import BATCH, LR
 from zoo.bench._timing import median
 
-BATCH, LR = 64, 3e-3
 SIZES = {"default": {}, "2x256": {"hidden_size": 256, "num_layers": 2}}
 GOAL = 0.95
 
@@ -37,7 +37,7 @@ def measure(size: str, seconds: float, rounds: int) -> ThreadCell:
     import torch
 
     from zoo._manager import load_plugins
-    from zoo.bench._training import CALIBRATION_SAMPLES, MAX_SAMPLES, minimal_epoch
+    from zoo.bench._epoch import CALIBRATION_SAMPLES, MAX_SAMPLES, minimal_epoch
     from zoo.data._load import DataOptions, load_dataset
     from zoo.train._run import model_config
     from zoo.train._threads import choose_threads

@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zoo.bench._epoch import BATCH, CALIBRATION_SAMPLES, LR, MAX_SAMPLES, minimal_epoch
 from zoo.bench._report import Goal, SectionResult, fmt_ratio
 from zoo.bench._timing import median, paired_ratio
 
 if TYPE_CHECKING:
     from zoo.bench._config import BenchConfig
 
-BATCH, LR = 64, 3e-3
 MINIMAL, ZOO, ZOO_WHOLE = "minimal loop", "zoo train", "zoo train, whole epoch"
 
 
@@ -48,33 +48,6 @@ PLANS = {
     "quick": Plan(1.0, 5, (("lstm", "sine"), ("lstm", "freq-var"))),
     "full": Plan(2.0, 9, (("lstm", "sine"), ("bilstm", "sine"), ("lstm", "freq-var"))),
 }
-#: Samples (80% of them train) of the calibration epoch, and the range chosen from.
-CALIBRATION_SAMPLES, MAX_SAMPLES = 200, 100_000
-
-
-def minimal_epoch(model: Any, optimizer: Any, dataset: Any, seed: int) -> float:
-    """One epoch of the hand-written loop; returns its training samples/s."""
-    import torch
-
-    from zoo.inference._metrics import loss_function
-
-    x, y = torch.from_numpy(dataset.train.x), torch.from_numpy(dataset.train.y)
-    lengths = dataset.train.lengths
-    lens = None if lengths is None else torch.as_tensor(lengths, dtype=torch.int64)
-    loss_fn = loss_function(dataset.spec.task)
-    n = x.shape[0]
-    start = time.perf_counter()
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    model.train()
-    for i in range(0, n, BATCH):
-        index = order[i : i + BATCH]
-        optimizer.zero_grad()
-        extra = {} if lens is None else {"lengths": lens[index]}
-        pred = model(x[index], **extra)[0]  # (batch, output_size)
-        loss = loss_fn(pred, y[index])
-        loss.backward()
-        optimizer.step()
-    return n / (time.perf_counter() - start)
 
 
 def zoo_epoch(arch: Any, config: Any, dataset: Any, seed: int, out: Path) -> tuple[float, float]:
