@@ -7,7 +7,8 @@ epoch (`_epoch.minimal_epoch`, Adam, batch 64) runs with torch's intra-op thread
 so that the slower of 1 and all threads takes about the plan's seconds. The goal compares the
 default with the faster of the other two in the same round: at its default, `zoo train`
 should never be slower than the better fixed choice (0.95x allows for timing spread; when
-the default is one of the two, that pair is an A/A comparison).
+the default is one of the two, it is compared with the other, and with its twin as an A/A
+control of the spread).
 """
 
 from __future__ import annotations
@@ -76,9 +77,25 @@ def measure(size: str, seconds: float, rounds: int) -> ThreadCell:
 
 
 def default_vs_best(cell: ThreadCell) -> list[float]:
-    """Per round: the default's rate over the faster of 1 thread and all threads."""
+    """Per round: the default's rate over the faster of the settings that differ from it.
+
+    The default is the same setting as one of the fixed choices (1 thread, or all); the
+    faster of two runs of one setting is a low draw of the noise, so taking it would
+    judge the default against its own luck. The twin is the A/A control (`aa_control`).
+    """
     one, every, default = cell.rates.values()
-    return [d / max(a, b) for a, b, d in zip(one, every, default, strict=True)]
+    others = [one] if cell.default != 1 else []
+    others += [every] if cell.default != cell.everything else []
+    if not others:  # one core: nothing else to compare with
+        return [1.0 for _ in default]
+    return [d / max(o[i] for o in others) for i, d in enumerate(default)]
+
+
+def aa_control(cell: ThreadCell) -> float:
+    """The default's rate over its twin's (the same setting run again): the spread."""
+    one, every, default = cell.rates.values()
+    twin = one if cell.default == 1 else every
+    return median([d / t for d, t in zip(default, twin, strict=True)])
 
 
 def rows_and_records(cell: ThreadCell) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]]]:

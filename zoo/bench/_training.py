@@ -175,8 +175,11 @@ def run(config: BenchConfig) -> SectionResult:
         rows += more_rows
         records += more_records
         ratio = median(threads.default_vs_best(measured))
+        control = threads.aa_control(measured)
+        records.append({"case": f"lstm {size}: default vs its twin (A/A)", "ratio": control})
         if worst is None or ratio < worst[0]:
-            worst = (ratio, f"lstm {measured.size} (default: {measured.default} thread(s))")
+            where = f"lstm {measured.size}, default {measured.default}; A/A {control:.2f}x"
+            worst = (ratio, where)
     assert worst is not None
     goals.append(
         Goal(
@@ -204,6 +207,7 @@ def run(config: BenchConfig) -> SectionResult:
             "RATIO: median over rounds of (this rate / the minimal loop's rate); > 1 is faster",
             "thread rows: the minimal loop at 1 thread, all threads and zoo train's default "
             "count, interleaved; RATIO against 1 thread; the goal takes, per round, the default "
-            "over the faster of the other two (worst size)",
+            "over the other setting (the default is one of the two; its twin is an A/A "
+            "control, in DECIDED BY), worst size",
         ],
     )
