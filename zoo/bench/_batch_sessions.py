@@ -95,7 +95,7 @@ def run(config: BenchConfig) -> SectionResult:
         [
             Goal(
                 "batch-sessions",
-                "zoo batch session vs the better of ort defaults and 1 thread (worst cell)",
+                "zoo batch session vs the other of ort defaults / 1 thread (worst cell)",
                 GOAL,
                 False,
                 worst[0],

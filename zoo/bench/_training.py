@@ -184,7 +184,7 @@ def run(config: BenchConfig) -> SectionResult:
     goals.append(
         Goal(
             "training",
-            "zoo train's default threads vs the better of 1 and all",
+            "zoo train's default threads vs the other of 1 / all threads",
             threads.GOAL,
             False,
             worst[0],
