@@ -80,21 +80,22 @@ def _export_dynamo(job: zoo.ExportJob, args: tuple[Any, ...]) -> Any:
     """The torch.export-based exporter on zoo's custom-op copy; returns the ModelProto."""
     import torch
 
-    from zoo.export import dynamic_shapes
+    from zoo.export import dynamic_shapes, lean_torchlib
     from zoo.nn import exportable_copy, onnx_translation_table
 
     contract = job.contract
-    program = torch.onnx.export(
-        exportable_copy(job.module),
-        args,
-        dynamo=True,
-        input_names=list(contract.input_names),
-        output_names=list(contract.output_names),
-        dynamic_shapes=dynamic_shapes(contract),
-        custom_translation_table=onnx_translation_table(),
-        opset_version=job.opset,
-        verbose=False,
-    )
+    with lean_torchlib():
+        program = torch.onnx.export(
+            exportable_copy(job.module),
+            args,
+            dynamo=True,
+            input_names=list(contract.input_names),
+            output_names=list(contract.output_names),
+            dynamic_shapes=dynamic_shapes(contract),
+            custom_translation_table=onnx_translation_table(),
+            opset_version=job.opset,
+            verbose=False,
+        )
     assert program is not None, "torch.onnx.export(dynamo=True) returns the ONNXProgram"
     return program.model_proto
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zoo._errors import ZooError
+from zoo.bench import _batch_sessions as batch_sessions
 from zoo.bench import _custom_cell as custom_cell
 from zoo.bench import _efficiency as efficiency
 from zoo.bench import _export as export
@@ -45,8 +46,10 @@ class Section:
 SECTIONS: list[Section] = [
     Section("cli", startup.run_cli, "zoo list vs import click, pluggy"),
     Section("cli-scale", startup.run_cli_scale, "zoo list with 20 plugins, 1,000 entries"),
-    Section("export", export.run, "zoo export bilstm --onnx vs a minimal script"),
+    Section("export", export.run, "zoo export bilstm --onnx vs the working hand script"),
+    Section("export-steps", export.run_steps, "where zoo export bilstm --onnx spends its time"),
     Section("ort-options", ort_options.run, "onnxruntime session options"),
+    Section("batch-sessions", batch_sessions.run, "zoo's batch sessions vs ORT defaults, 1 thread"),
     Section("inference", inference.run, "latency of eager, TorchScript, pt2, ORT fp32/int8"),
     Section("efficiency", efficiency.run, "GFLOP/s of the large LSTM vs matmul"),
     Section("training", training.run, "zoo train samples/s vs a minimal loop"),

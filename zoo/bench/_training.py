@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zoo.bench._epoch import BATCH, CALIBRATION_SAMPLES, LR, MAX_SAMPLES, minimal_epoch
 from zoo.bench._report import Goal, SectionResult, fmt_ratio
 from zoo.bench._timing import median, paired_ratio
 
 if TYPE_CHECKING:
     from zoo.bench._config import BenchConfig
 
-BATCH, LR = 64, 3e-3
 MINIMAL, ZOO, ZOO_WHOLE = "minimal loop", "zoo train", "zoo train, whole epoch"
 
 
@@ -48,33 +48,6 @@ PLANS = {
     "quick": Plan(1.0, 5, (("lstm", "sine"), ("lstm", "freq-var"))),
     "full": Plan(2.0, 9, (("lstm", "sine"), ("bilstm", "sine"), ("lstm", "freq-var"))),
 }
-#: Samples (80% of them train) of the calibration epoch, and the range chosen from.
-CALIBRATION_SAMPLES, MAX_SAMPLES = 200, 100_000
-
-
-def minimal_epoch(model: Any, optimizer: Any, dataset: Any, seed: int) -> float:
-    """One epoch of the hand-written loop; returns its training samples/s."""
-    import torch
-
-    from zoo.inference._metrics import loss_function
-
-    x, y = torch.from_numpy(dataset.train.x), torch.from_numpy(dataset.train.y)
-    lengths = dataset.train.lengths
-    lens = None if lengths is None else torch.as_tensor(lengths, dtype=torch.int64)
-    loss_fn = loss_function(dataset.spec.task)
-    n = x.shape[0]
-    start = time.perf_counter()
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    model.train()
-    for i in range(0, n, BATCH):
-        index = order[i : i + BATCH]
-        optimizer.zero_grad()
-        extra = {} if lens is None else {"lengths": lens[index]}
-        pred = model(x[index], **extra)[0]  # (batch, output_size)
-        loss = loss_fn(pred, y[index])
-        loss.backward()
-        optimizer.step()
-    return n / (time.perf_counter() - start)
 
 
 def zoo_epoch(arch: Any, config: Any, dataset: Any, seed: int, out: Path) -> tuple[float, float]:
@@ -99,6 +72,7 @@ def measure(
     from zoo._manager import load_plugins
     from zoo.data._load import DataOptions, load_dataset
     from zoo.train._run import model_config
+    from zoo.train._threads import choose_threads, training_threads
 
     arch = load_plugins(third_party=False).architecture(arch_name)
     dataset = load_dataset(data, DataOptions(samples=CALIBRATION_SAMPLES), seed=0)
@@ -106,11 +80,32 @@ def measure(
     torch.manual_seed(0)
     model = arch.build(**config)
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    # both at the count zoo train chooses for this model, so the goal compares the loops
+    with training_threads(choose_threads(None)):
+        return _interleave(arch, config, data, dataset, (model, optimizer), plan, workdir)
+
+
+def _interleave(
+    arch: Any,
+    config: Any,
+    data: str,
+    dataset: Any,
+    trained: tuple[Any, Any],
+    plan: Plan,
+    workdir: Path,
+) -> tuple[int, dict[str, list[float]]]:
+    """The rounds of `measure`: the minimal loop (`trained`: model and optimizer) and
+    `zoo train`, interleaved."""
+    from zoo.data._load import DataOptions, load_dataset
+
+    model, optimizer = trained
+
     minimal_epoch(model, optimizer, dataset, seed=98)  # warm-up: first-call allocations
     rate = minimal_epoch(model, optimizer, dataset, seed=99)
     samples = round(rate * plan.seconds / 0.8)  # epochs long enough to time steadily
     if samples > CALIBRATION_SAMPLES:
-        dataset = load_dataset(data, DataOptions(samples=min(samples, MAX_SAMPLES)), seed=0)
+        options = DataOptions(samples=min(samples, MAX_SAMPLES))
+        dataset = load_dataset(data, options, seed=0)
     rates: dict[str, list[float]] = {MINIMAL: [], ZOO: [], ZOO_WHOLE: []}
     shuffle = random.Random(plan.rounds).shuffle
     order = [MINIMAL, ZOO]
@@ -171,6 +166,31 @@ def run(config: BenchConfig) -> SectionResult:
                     cell,
                 )
             )
+    from zoo.bench import _train_threads as threads
+
+    worst: tuple[float, str] | None = None
+    for size in threads.SIZES:
+        measured = threads.measure(size, plan.seconds, plan.rounds)
+        more_rows, more_records = threads.rows_and_records(measured)
+        rows += more_rows
+        records += more_records
+        ratio = median(threads.default_vs_best(measured))
+        control = threads.aa_control(measured)
+        records.append({"case": f"lstm {size}: default vs its twin (A/A)", "ratio": control})
+        if worst is None or ratio < worst[0]:
+            where = f"lstm {measured.size}, default {measured.default}; A/A {control:.2f}x"
+            worst = (ratio, where)
+    assert worst is not None
+    goals.append(
+        Goal(
+            "training",
+            "zoo train's default threads vs the other of 1 / all threads",
+            threads.GOAL,
+            False,
+            worst[0],
+            worst[1],
+        )
+    )
     return SectionResult(
         "training",
         "`zoo train` samples/s vs a minimal hand-written PyTorch loop",
@@ -180,9 +200,14 @@ def run(config: BenchConfig) -> SectionResult:
         goals,
         [
             f"one epoch per round of {', '.join(sizes)} training samples (a minimal epoch of "
-            f"about {plan.seconds:g} s), Adam lr {LR:g}, torch's default threads, in this process",
+            f"about {plan.seconds:g} s), Adam lr {LR:g}, both at zoo train's default thread "
+            "count, in this process",
             "zoo train: the training pass, as zoo train reports samples/s; 'whole epoch' adds "
             "validation and writing the checkpoint, metrics and train state",
             "RATIO: median over rounds of (this rate / the minimal loop's rate); > 1 is faster",
+            "thread rows: the minimal loop at 1 thread, all threads and zoo train's default "
+            "count, interleaved; RATIO against 1 thread; the goal takes, per round, the default "
+            "over the other setting (the default is one of the two; its twin is an A/A "
+            "control, in DECIDED BY), worst size",
         ],
     )

@@ -45,8 +45,8 @@ def add_bench_command(cli: click.Group) -> None:
         """Measure zoo's speed goals side by side and print medians and ratios
         (docs/benchmarks.md).
 
-        Sections: cli, cli-scale, export, ort-options, inference, efficiency, training,
-        custom-cell.
+        Sections: cli, cli-scale, export, export-steps, ort-options, batch-sessions,
+        inference, efficiency, training, custom-cell.
         Everything compared is timed in this run, interleaved; each goal is met or missed
         on a measured ratio (the median over rounds of the two cases' ratio).
         docs/benchmarks.md explains the sections and the goals.

@@ -28,6 +28,7 @@ from zoo.cli._catalog import add_catalog_commands
 from zoo.cli._common import ARGV, registry_option
 from zoo.cli._datasets import add_dataset_commands
 from zoo.cli._export import add_export_commands
+from zoo.cli._teardown import skip_final_collection
 from zoo.cli._train import add_train_commands
 from zoo.cli._trained import add_trained_commands
 
@@ -105,4 +106,5 @@ def main(argv: Sequence[str] | None = None) -> None:
                 distributed.exit_process(exc.code or 0)
             click.echo(exc.code, err=True)
             distributed.exit_process(1)
+        skip_final_collection()
         raise

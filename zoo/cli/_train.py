@@ -99,11 +99,6 @@ def add_train_commands(cli: click.Group) -> None:
         "(0: off). The checkpoint holds the best epoch either way.",
     )
     @click.option(
-        "--threads",
-        type=click.IntRange(min=1),
-        help="torch threads for the run (a recipe that reproduces weights fixes it).",
-    )
-    @click.option(
         "--recipe",
         metavar="MODEL",
         help="Rerun the recorded recipe of trained registry entry MODEL (its card's `zoo "
@@ -130,6 +125,12 @@ def add_train_commands(cli: click.Group) -> None:
         "--resume-if-exists",
         is_flag=True,
         help="Like --resume when --out holds a run; otherwise start a new one there.",
+    )
+    @click.option(
+        "--threads",
+        type=click.IntRange(min=0),
+        help="torch intra-op threads, recorded in the run (default 1: small recurrent steps "
+        "lose on more; 0: one per core, for a large model on idle cores).",
     )
     @click.option(
         "--nproc",

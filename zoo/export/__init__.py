@@ -4,6 +4,7 @@ ONNX file that `zoo verify` replays without torch (docs/deploy.md).
 
 Public, for exporter plugins: `ExportJob` (also `zoo.ExportJob`), `DEFAULT_OPSET`,
 `example_args`, `dynamic_shapes`, `dynamic_axes`, `quiet_export`, `torch_runner`,
+`lean_torchlib` (a quicker build of the dynamo exporter's op registry),
 `TorchProgramFile` (reading TorchScript and pt2 files back), `check_pt2_archive` (whether a
 pt2 archive is plain data that loads without running code), `ort_session` and
 `parity_metadata` (what `annotate` embeds).
@@ -13,6 +14,7 @@ Importing it imports neither torch nor onnxruntime.
 from zoo.export._job import DEFAULT_OPSET, ExportJob
 from zoo.export._metadata import parity_metadata
 from zoo.export._runtime import ort_session
+from zoo.export._torchlib import lean_torchlib
 from zoo.export._tracing import (
     TorchProgramFile,
     dynamic_axes,
@@ -31,6 +33,7 @@ __all__ = [
     "dynamic_axes",
     "dynamic_shapes",
     "example_args",
+    "lean_torchlib",
     "ort_session",
     "parity_metadata",
     "quiet_export",

@@ -15,7 +15,9 @@ section `ort-options`; the numbers and the machine are in docs/benchmarks.md):
   2x slower for the 2x256 LSTM at batch 1 on a calm machine);
 - sequential execution, one inter-op thread: zoo's graphs are a chain of ops (one recurrent
   node per layer), and the parallel executor measured slower on every call;
-- all graph optimizations (onnxruntime's default): basic ones were no faster.
+- all graph optimizations (onnxruntime's default): basic ones were no faster;
+- batch work (`zoo predict --runtime onnx` over a data set) opens its sessions inside
+  `batch_sessions`: there a large model gets a thread per core (zoo.export._batch).
 
 The execution provider is the CPU one unless a `use_provider` block says otherwise:
 `zoo export/verify --ort-provider cuda` runs the parity check on onnxruntime-gpu's CUDA
@@ -49,6 +51,7 @@ PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 CUDA_OPTIONS = {"use_tf32": 0}
 
 _provider: ContextVar[str] = ContextVar("zoo_ort_provider", default="cpu")
+_batch: ContextVar[bool] = ContextVar("zoo_ort_batch", default=False)
 
 
 def default_threads() -> int:
@@ -121,6 +124,28 @@ def use_provider(name: str) -> Iterator[None]:
         _provider.reset(token)
 
 
+@contextlib.contextmanager
+def batch_sessions() -> Iterator[None]:
+    """Sessions made by `ort_session` inside the block serve batch work (`zoo predict
+    --runtime onnx` over a data set): a large model (a file of 1 MiB or more: the 2x256
+    LSTM) gets a thread per core, a small one keeps one thread (see zoo.export._batch for
+    the measurements). `ZOO_ORT_THREADS` or `threads=` still decide when given."""
+    token = _batch.set(True)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+
+
+def _threads_for(path: Path | str, threads: int | None) -> int | None:
+    """`threads`, or in a `batch_sessions` block the batch choice for this file."""
+    if threads is not None or not _batch.get() or os.environ.get("ZOO_ORT_THREADS", "").strip():
+        return threads
+    from zoo.export._batch import batch_threads
+
+    return batch_threads(Path(path))
+
+
 def ort_session(path: Path | str, *, threads: int | None = None, options: Any = None) -> Any:
     """An `onnxruntime.InferenceSession` with zoo's defaults on the current provider.
 
@@ -131,7 +156,7 @@ def ort_session(path: Path | str, *, threads: int | None = None, options: Any = 
     """
     import onnxruntime as ort
 
-    chosen = options if options is not None else session_options(threads)
+    chosen = options if options is not None else session_options(_threads_for(path, threads))
     name = current_provider()
     wanted = PROVIDERS[name]
     providers: list[Any] = [wanted] if name == "cpu" else [(wanted, CUDA_OPTIONS), PROVIDERS["cpu"]]

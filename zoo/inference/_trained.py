@@ -127,6 +127,7 @@ def artifact_predictor(app: App, trained: TrainedModel, path: Path) -> Predictor
     import numpy as np
 
     from zoo.export._metadata import ArtifactMetadata
+    from zoo.export._runtime import batch_sessions
     from zoo.export._verify import find_exporter
 
     if not path.is_file():
@@ -147,6 +148,8 @@ def artifact_predictor(app: App, trained: TrainedModel, path: Path) -> Predictor
     contract = recorded.io
     runner = _guarded(f"Cannot load {str(path)!r} in onnxruntime", exporter.load, path)
     _prove_bound(trained, exporter, runner, path, LENGTHS in recorded.input_names)
+    with batch_sessions():  # the proved file again, in a session sized for batch work
+        runner = _guarded(f"Cannot load {str(path)!r} in onnxruntime", exporter.load, path)
 
     def run(x: Any, lengths: Any) -> Any:
         feeds: dict[str, Any] = {"x": x}

@@ -8,7 +8,8 @@ and turns a failed worker into one clear error.
 
 Each worker gets `OMP_NUM_THREADS` = the CPUs this process may use divided by N (at least
 1) unless the variable is set: N processes with all the threads each would fight over the
-cores (torchrun's own default is 1 thread).
+cores (torchrun's own default is 1 thread). Each worker then trains on `--threads` torch
+threads (zoo.train._threads: 1 by default; `--threads 0` takes this share).
 """
 
 from __future__ import annotations

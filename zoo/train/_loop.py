@@ -243,6 +243,7 @@ class Loop:
             "architecture": self.arch.name,
             "data": self.dataset.spec.describe(),
             "task": self.dataset.spec.task,
+            "threads": self.settings.threads,  # bit-exact reruns need the same count
             "best_epoch": self.best_epoch,
             "best": self.best_metrics,
             "epochs": self.history,

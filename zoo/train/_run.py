@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,7 @@ from zoo.train._pictures import draw_run
 from zoo.train._reporter import Reporter
 from zoo.train._schedule import SCHEDULES
 from zoo.train._settings import DEVICES, TrainResult, TrainSettings
+from zoo.train._threads import choose_threads, training_threads
 
 if TYPE_CHECKING:
     from zoo.train._distributed import Group
@@ -204,11 +206,9 @@ def run_training(
         )
     check_schedule(settings, distributed=group is not None)
     device = _device(settings.device)
+    settings = resolve_threads(settings)
     fingerprint = _fingerprint(arch, config, dataset, settings)
     with contextlib.ExitStack() as held:  # the run lock, from the checks to the last write
-        if settings.threads is not None:
-            held.callback(torch.set_num_threads, torch.get_num_threads())
-            torch.set_num_threads(settings.threads)
 
         def prepare() -> TrainState | None:
             if resume and not fresh_if_missing and not has_train_state(out):
@@ -228,7 +228,8 @@ def run_training(
             )  # rank 0 locks, reads and checks the files; every rank gets the same state
             state = unpack_train_state(blob) if blob is not None else None
         cuda_devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=cuda_devices):
+        assert settings.threads is not None
+        with torch.random.fork_rng(devices=cuda_devices), training_threads(settings.threads):
             torch.manual_seed(settings.seed)
             args = (arch, config, dataset, settings, out, device, fingerprint, name, reporter)
             loop = Loop(*args) if group is None else DistributedLoop(*args, group=group)
@@ -249,6 +250,7 @@ def run_training(
         resumed_from=state.epoch if state is not None else None,
         plots=plots,
         processes=loop.processes,
+        threads=settings.threads,
     )
 
 
@@ -293,6 +295,14 @@ def _prepare(
                 f"--epochs {settings.epochs}. Pass --epochs {state.epoch} or more."
             )
         problems = _fingerprint_mismatch(state.fingerprint, fingerprint)
+        threads = [p for p in problems if p.startswith(THREADS_KEY)]
+        if threads:  # a different sum order, not a different run: see zoo.train._threads
+            reporter.note(
+                f"--resume: {out} trained on another number of torch threads "
+                f"({threads[0][len(THREADS_KEY) + 2 :]}); the weights match a run that never "
+                "stopped bit for bit only at the same count (--threads)"
+            )
+        problems = [p for p in problems if not p.startswith(THREADS_KEY)]
         if problems:
             raise ZooError(
                 f"--resume: {out} was trained differently: {'; '.join(problems)}. Resume with "
@@ -309,6 +319,15 @@ def nothing_to_resume(out: Path) -> str:
         f"--resume: no run to resume: {str(out)!r} {where}. Check --out (the folder of the "
         "run to continue), or pass --resume-if-exists to start a new run there when none exists."
     )
+
+
+#: The fingerprint entry of the thread count (a mismatch warns rather than refuses).
+THREADS_KEY = "settings.threads"
+
+
+def resolve_threads(settings: TrainSettings) -> TrainSettings:
+    """`settings` with the thread count the run will use (zoo.train._threads)."""
+    return replace(settings, threads=choose_threads(settings.threads))
 
 
 def _packed(state: TrainState | None) -> bytes | None:

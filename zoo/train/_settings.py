@@ -18,7 +18,13 @@ DEVICES = ("cpu", "cuda")
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """How to train; everything but `epochs` must stay the same for `--resume`."""
+    """How to train; everything but `epochs` must stay the same for `--resume` (a different
+    `threads` only warns: see zoo.train._threads).
+
+    `threads`: torch's intra-op threads; None until `run_training` resolves it (zoo's
+    default of one, or 0 for torch's default: one per core), then the count the run used;
+    results can depend on it, so a recipe that must reproduce weights bit for bit records it.
+    """
 
     epochs: int = 20
     batch_size: int = 64
@@ -32,14 +38,12 @@ class TrainSettings:
     schedule: str = "none"
     #: Early stopping: end after this many epochs without a better validation loss (0: off).
     patience: int = 0
-    #: torch's intra-op threads for the run (None: torch's default); results can depend on
-    #: it, so a recipe that must reproduce weights bit for bit records it.
     threads: int | None = None
 
     def fingerprint(self) -> dict[str, Any]:
-        """What `--resume` requires to be the same (all but epochs and threads)."""
+        """What `--resume` compares: all but epochs (a different `threads` only warns)."""
         values = asdict(self)
-        del values["epochs"], values["threads"]
+        del values["epochs"]
         return values
 
 
@@ -71,6 +75,7 @@ class TrainResult:
     resumed_from: int | None = None
     plots: list[Path] = field(default_factory=list)
     processes: int = 1
+    threads: int | None = None
 
     @property
     def samples_per_s(self) -> float:
@@ -89,5 +94,6 @@ class TrainResult:
             "resumed_from": self.resumed_from,
             "samples_per_s": self.samples_per_s,
             "processes": self.processes,
+            "threads": self.threads,
             "plots": [str(p) for p in self.plots],
         }
