@@ -52,6 +52,18 @@ def invoke(plugins: Plugins) -> Callable[..., Any]:
     return run
 
 
+@pytest.fixture(scope="module")
+def cli() -> Callable[..., Any]:
+    """The CLI on built-ins and installed plugins, shared by a module's tests (for module
+    fixtures that export once, like `invoke` otherwise); returns click's Result."""
+    group = create_cli(zoo.load_plugins(third_party=True))
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(group, list(args), catch_exceptions=False)
+
+    return run
+
+
 def architecture_names() -> list[str]:
     return sorted(load_plugins().architectures)
 

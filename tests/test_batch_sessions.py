@@ -90,7 +90,7 @@ def test_predict_runs_the_data_set_in_a_batch_session(
     assert export.exit_code == 0 and asked == []  # parity: one-thread sessions
     result = invoke(
         "predict", "--checkpoint", str(run), "--data", "sine",
-        "--runtime", "onnx", "--artifact", str(tmp_path / "run.onnx"),
+        "--runtime", "onnx", "--artifact", str(tmp_path / "run-trained.onnx"),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert asked == ["run.onnx"]  # the proof's session, then one batch session
+    assert asked == ["run-trained.onnx"]  # the proof's session, then one batch session

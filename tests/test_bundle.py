@@ -18,22 +18,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import zoo
 from zoo._fs import sha256_file
 from zoo.cli import create_cli
 from zoo.export._bundle import MANIFEST, bundle_dir
 
 SMALL = ("--set", "hidden_size=8")
-
-
-@pytest.fixture(scope="module")
-def cli() -> Callable[..., Any]:
-    group = create_cli(zoo.load_plugins(third_party=True))
-
-    def run(*args: str) -> Any:
-        return CliRunner().invoke(group, list(args), catch_exceptions=False)
-
-    return run
 
 
 @pytest.fixture(scope="module")

@@ -135,4 +135,7 @@ def test_wheels_installed_in_a_fresh_venv_list_and_export(
         "gru.ort.onnx.parity.json",
         "gru.pt2.parity.json",
         "gru.torchscript.pt.parity.json",
+        "gru.test_data",  # each ONNX file's test data bundle
+        "gru.int8.test_data",
+        "gru.ort.test_data",
     }

@@ -12,10 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-import zoo
-from zoo.cli import create_cli
 from zoo.export._bundle import Bundle, Call, CaseData
 from zoo.export._deployed import Verdict
 from zoo.export._replay import replay
@@ -37,16 +34,6 @@ NO_DYNAMIC_LENGTHS = {"tract"}
 
 def _needs(runtime: str) -> None:
     pytest.importorskip(_NEEDS[runtime][0])
-
-
-@pytest.fixture(scope="module")
-def cli() -> Callable[..., Any]:
-    group = create_cli(zoo.load_plugins(third_party=True))
-
-    def run(*args: str) -> Any:
-        return CliRunner().invoke(group, list(args), catch_exceptions=False)
-
-    return run
 
 
 @pytest.fixture(scope="module")

@@ -41,16 +41,6 @@ REFUSED = "Verify only files you trust, with --trust-code"
 
 
 @pytest.fixture(scope="module")
-def cli() -> Callable[..., Any]:
-    group = create_cli(zoo.load_plugins(third_party=True))
-
-    def run(*args: str) -> Any:
-        return CliRunner().invoke(group, list(args), catch_exceptions=False)
-
-    return run
-
-
-@pytest.fixture(scope="module")
 def own(cli: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """zoo's pt2 and TorchScript exports of every architecture, with and without lengths."""
     out = tmp_path_factory.mktemp("own")

@@ -103,10 +103,14 @@ def verify_deployed(
     judge: TaskJudge = DEFAULT_JUDGE,
 ) -> Verdict:
     """The proof and/or replays `zoo verify ARTIFACT [--runtime R]` runs (module docstring)."""
-    from zoo.export._verify import check_trust, find_exporter, read_artifact_metadata
+    from zoo.export._verify import (
+        check_artifact_file,
+        check_trust,
+        find_exporter,
+        read_artifact_metadata,
+    )
 
-    if not path.is_file():
-        raise ZooError(f"Artifact {str(path)!r} does not exist.")
+    check_artifact_file(app.plugins.exporters, path, "zoo verify")
     exporter = find_exporter(app.plugins.exporters, path)
     onnx = path.name.endswith(".onnx")
     if runtime is not None and not onnx:
