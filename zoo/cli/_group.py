@@ -69,7 +69,11 @@ def create_cli(plugins: Plugins | None = None) -> click.Group:
 
         \b
         zoo list                      named models in the registry
+        zoo list --trained            trained models: test metric next to a baseline
         zoo info bilstm               config, I/O contract with shapes, parameters
+        zoo export bilstm --onnx      export, and prove parity with PyTorch
+        zoo eval sunspots-lstm        reproduce a trained model's card
+        zoo datasets                  the data sources of zoo train --data
         zoo plugins                   where each architecture and exporter comes from
         """
         ctx.obj = App(plugins=plugins, extra_registries=registries)
