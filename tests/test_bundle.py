@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bundle_support import copy_artifact, edit_artifact, scale_recurrent_weight
 from click.testing import CliRunner
 
 from zoo._fs import sha256_file
@@ -34,31 +35,6 @@ def exported(cli: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory) 
         result = cli("export", "lstm", "--onnx", *SMALL, *extra, "--out", str(where))
         assert result.exit_code == 0, result.output
     return out
-
-
-def _copy(exported: Path, tmp_path: Path, kind: str = "plain") -> Path:
-    """A private copy of the artifact and its bundle, to damage."""
-    src = exported / kind / "lstm.onnx"
-    shutil.copy(src, tmp_path / src.name)
-    shutil.copytree(bundle_dir(src), bundle_dir(tmp_path / src.name))
-    return tmp_path / src.name
-
-
-def _repin(artifact: Path) -> None:
-    """Rewrite the manifest's artifact digest to the (edited) artifact's, as an attacker would."""
-    path = bundle_dir(artifact) / MANIFEST
-    manifest = json.loads(path.read_text())
-    manifest["artifact_sha256"] = sha256_file(artifact)
-    path.write_text(json.dumps(manifest))
-
-
-def _edit(artifact: Path, change: Callable[[Any], None]) -> None:
-    import onnx
-
-    model = onnx.load(str(artifact))
-    change(model)
-    onnx.save(model, str(artifact))
-    _repin(artifact)
 
 
 def _replay(cli: Callable[..., Any], artifact: Path, *args: str) -> Any:
@@ -125,7 +101,7 @@ def test_replay_fails_on_a_tampered_weight(
 ) -> None:
     from onnx import numpy_helper
 
-    artifact = _copy(exported, tmp_path)
+    artifact = copy_artifact(exported, tmp_path)
 
     def bump(model: Any) -> None:
         tensor = next(t for t in model.graph.initializer if t.name == initializer)
@@ -133,7 +109,7 @@ def test_replay_fails_on_a_tampered_weight(
         value.flat[0] += 0.05
         tensor.CopyFrom(numpy_helper.from_array(value, initializer))
 
-    _edit(artifact, bump)
+    edit_artifact(artifact, bump)
     result = _replay(cli, artifact)
     assert result.exit_code == 1
     assert "FAIL" in result.output and "elements outside atol" in result.output
@@ -144,7 +120,7 @@ def test_replay_fails_on_swapped_state_wiring(
 ) -> None:
     """A contract that says h_n feeds c0 (and c_n h0): every single call still passes, so
     only carrying the states through the contract's own map, as a consumer does, catches it."""
-    artifact = _copy(exported, tmp_path)
+    artifact = copy_artifact(exported, tmp_path)
 
     def swap(model: Any) -> None:
         prop = next(p for p in model.metadata_props if p.key == "zoo.io")
@@ -152,7 +128,7 @@ def test_replay_fails_on_swapped_state_wiring(
         io["state_map"] = {"h_n": "c0", "c_n": "h0"}
         prop.value = json.dumps(io)
 
-    _edit(artifact, swap)
+    edit_artifact(artifact, swap)
     result = _replay(cli, artifact, "--json")
     assert result.exit_code == 1
     rows = json.loads(result.stdout)["bundle"]["onnxruntime"]["rows"]
@@ -163,14 +139,14 @@ def test_replay_fails_on_swapped_state_wiring(
 def test_replay_fails_on_a_dropped_state_output(
     cli: Callable[..., Any], exported: Path, tmp_path: Path
 ) -> None:
-    artifact = _copy(exported, tmp_path)
+    artifact = copy_artifact(exported, tmp_path)
 
     def drop(model: Any) -> None:
         kept = [o for o in model.graph.output if o.name != "c_n"]
         del model.graph.output[:]
         model.graph.output.extend(kept)
 
-    _edit(artifact, drop)
+    edit_artifact(artifact, drop)
     result = _replay(cli, artifact)
     assert result.exit_code == 1
     assert "output missing" in result.output
@@ -179,7 +155,7 @@ def test_replay_fails_on_a_dropped_state_output(
 def test_a_bundle_for_another_file_is_refused(
     cli: Callable[..., Any], exported: Path, tmp_path: Path
 ) -> None:
-    artifact = _copy(exported, tmp_path)
+    artifact = copy_artifact(exported, tmp_path)
     shutil.copy(exported / "lengths" / "lstm.onnx", artifact)  # same name, other file
     result = _replay(cli, artifact)
     assert result.exit_code == 1 and "belongs to another file" in result.output
@@ -188,7 +164,7 @@ def test_a_bundle_for_another_file_is_refused(
 def test_edited_test_data_is_refused(
     cli: Callable[..., Any], exported: Path, tmp_path: Path
 ) -> None:
-    artifact = _copy(exported, tmp_path)
+    artifact = copy_artifact(exported, tmp_path)
     victim = bundle_dir(artifact) / "test_data_set_2" / "output_0.pb"
     data = bytearray(victim.read_bytes())
     data[-1] ^= 1
@@ -239,18 +215,10 @@ def test_verify_replays_without_torch(exported: Path, tmp_path: Path) -> None:
     assert "c_n (stream)" in done.stdout and "MAX ABS" in done.stdout
     done = _blocked("verify", str(artifact), "--json")
     assert done.returncode == 0 and json.loads(done.stdout)["bundle"]["onnxruntime"]["passed"]
-    damaged = _copy(exported, tmp_path)
-    _edit(damaged, _bump_first)
+    damaged = copy_artifact(exported, tmp_path)
+    edit_artifact(damaged, scale_recurrent_weight)
     done = _blocked("verify", str(damaged))
     assert done.returncode == 1 and "FAIL" in done.stdout, done.stdout + done.stderr
-
-
-def _bump_first(model: Any) -> None:
-    from onnx import numpy_helper
-
-    tensor = next(t for t in model.graph.initializer if t.name == "rnn.R_l0")
-    value = numpy_helper.to_array(tensor).copy() * 1.1
-    tensor.CopyFrom(numpy_helper.from_array(value, tensor.name))
 
 
 def test_an_int8_export_has_a_bundle_too(cli: Callable[..., Any], tmp_path: Path) -> None:
@@ -281,8 +249,8 @@ def test_verify_in_a_fresh_venv_without_torch(exported: Path, tmp_path: Path) ->
     done = subprocess.run(zoo_cli, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "c_n (stream)" in done.stdout and "torch is not installed" in done.stderr
-    damaged = _copy(exported, tmp_path)
-    _edit(damaged, _bump_first)
+    damaged = copy_artifact(exported, tmp_path)
+    edit_artifact(damaged, scale_recurrent_weight)
     zoo_cli[-1] = str(damaged)
     done = subprocess.run(zoo_cli, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 1 and "FAIL" in done.stdout
@@ -335,7 +303,7 @@ def test_a_task_judged_int8_bundle_needs_the_task_metric(
 def test_a_manifest_pointing_outside_its_folder_is_refused(
     cli: Callable[..., Any], exported: Path, tmp_path: Path
 ) -> None:
-    artifact = _copy(exported, tmp_path)
+    artifact = copy_artifact(exported, tmp_path)
     path = bundle_dir(artifact) / MANIFEST
     manifest = json.loads(path.read_text())
     outside = tmp_path / "elsewhere"

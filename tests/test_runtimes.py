@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from bundle_support import copy_artifact, edit_artifact, scale_recurrent_weight
 
 from zoo.export._bundle import Bundle, Call, CaseData
 from zoo.export._deployed import Verdict
@@ -171,26 +172,8 @@ def test_a_tampered_weight_fails_on_every_runtime(
     """Each runtime's outputs are compared with PyTorch's recorded ones, not with themselves:
     an edited recurrent weight, with the manifest re-pinned to the edited file as an attacker
     would, fails on every runtime that runs the file."""
-    import shutil
-
-    import onnx
-    from onnx import numpy_helper
-
-    from zoo._fs import sha256_file
-    from zoo.export._bundle import MANIFEST, bundle_dir
-
     _needs(runtime)
-    source = exported / "plain" / "lstm.onnx"
-    artifact = tmp_path / source.name
-    shutil.copy(source, artifact)
-    shutil.copytree(bundle_dir(source), bundle_dir(artifact))
-    model = onnx.load(str(artifact))
-    weight = next(t for t in model.graph.initializer if t.name == "rnn.R_l0")
-    weight.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(weight) * 1.1, weight.name))
-    onnx.save(model, str(artifact))
-    manifest_path = bundle_dir(artifact) / MANIFEST
-    manifest = json.loads(manifest_path.read_text())
-    manifest["artifact_sha256"] = sha256_file(artifact)
-    manifest_path.write_text(json.dumps(manifest))
+    artifact = copy_artifact(exported, tmp_path)
+    edit_artifact(artifact, scale_recurrent_weight)
     result = cli("verify", str(artifact), "--runtime", runtime)
     assert result.exit_code == 1 and "FAIL" in result.output, result.output
