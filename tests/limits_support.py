@@ -96,3 +96,14 @@ class _Counted:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._handle, name)
+
+
+#: What every refusal of a file that could run code when loaded ends with.
+REFUSED_UNTRUSTED = "Verify only files you trust, with --trust-code"
+
+
+def refused_untrusted(result: Any, reason: str) -> None:
+    """The command exited 1 with one `Error:` line giving `reason` and the way out."""
+    assert result.exit_code == 1, result.output
+    (line,) = [x for x in result.output.splitlines() if x.startswith("Error:")]
+    assert reason in line and REFUSED_UNTRUSTED in line, line

@@ -8,7 +8,6 @@ loads and the marker appears, which shows the payload is real and the test can s
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import re
@@ -19,11 +18,10 @@ from typing import Any, Optional
 
 import pytest
 import torch
-from click.testing import CliRunner
+from limits_support import refused_untrusted
 from torch import Tensor
 
 import zoo
-from zoo.cli import create_cli
 from zoo.export import check_pt2_archive
 from zoo.export._untrusted import ATEN_OPS, ZOO_OPS
 
@@ -37,7 +35,6 @@ EXPORTS = [(a, "plain") for a in ARCHS] + [
 #: zoo.export._untrusted.ATEN_OPS says so; this keeps it true).
 OWN_ATEN_OPS = {"flatten", "linear", "select", "slice", "transpose"}
 OWN_ARCHS = {"rnn", "lstm", "bilstm", "gru"}
-REFUSED = "Verify only files you trust, with --trust-code"
 
 
 @pytest.fixture(scope="module")
@@ -84,15 +81,9 @@ def _saved(obj: object) -> bytes:
     return buffer.getvalue()
 
 
-def _refused(result: Any, reason: str) -> None:
-    assert result.exit_code == 1, result.output
-    (line,) = [x for x in result.output.splitlines() if x.startswith("Error:")]
-    assert reason in line and REFUSED in line, line
-
-
 def _runs_only_with_trust(cli: Callable[..., Any], path: Path, marker: Path, reason: str) -> None:
     """Refused untrusted, the payload unrun; trusted, every parity row passes and it ran."""
-    _refused(cli("verify", str(path)), reason)
+    refused_untrusted(cli("verify", str(path)), reason)
     assert not marker.exists()
     trusted = cli("verify", str(path), "--trust-code")
     assert trusted.exit_code == 0 and "FAIL" not in trusted.output, trusted.output
@@ -167,7 +158,9 @@ def test_own_torchscript_verifies_only_with_trust(
     cli: Callable[..., Any], own: Path, arch: str
 ) -> None:
     path = own / "plain" / f"{arch}.torchscript.pt"
-    _refused(cli("verify", str(path)), f"'{path}' is TorchScript, which runs code when loaded")
+    refused_untrusted(
+        cli("verify", str(path)), f"'{path}' is TorchScript, which runs code when loaded"
+    )
     trusted = cli("verify", str(path), "--trust-code")
     assert trusted.exit_code == 0 and "FAIL" not in trusted.output, trusted.output
 
@@ -348,37 +341,6 @@ def test_torchscript_setstate_payload_runs_only_with_trust(
     torch.jit.save(hostile, str(path), _extra_files={"zoo.json": meta})
     assert not marker.exists()  # scripting and saving do not run it
     _runs_only_with_trust(cli, path, marker, "is TorchScript, which runs code when loaded")
-
-
-# the plugin-facing field ---------------------------------------------------------------------
-
-
-def _exporter_plugin(name: str, check: Any) -> object:
-    """A plugin registering the onnx exporter again as NAME, with `check_untrusted=check`."""
-    base = zoo.load_plugins().exporter("onnx")
-    spec = dataclasses.replace(base, name=name, suffix=f".{name}", check_untrusted=check)
-
-    class Plugin:
-        @zoo.hookimpl
-        def register_exporters(self, register: Callable[[zoo.Exporter], None]) -> None:
-            register(spec)
-
-    return Plugin()
-
-
-def test_a_check_that_crashes_refuses_and_one_that_is_not_callable_is_malformed(
-    tmp_path: Path,
-) -> None:
-    def crash(path: Path) -> None:
-        raise RuntimeError("bug")
-
-    group = create_cli(zoo.load_plugins(extra=[("p", _exporter_plugin("fragile", crash))]))
-    path = tmp_path / "m.fragile"
-    path.write_bytes(b"")
-    result = CliRunner().invoke(group, ["verify", str(path)])
-    _refused(result, f"Cannot tell whether '{path}' (fragile) is safe to open: RuntimeError: bug")
-    plugins = zoo.load_plugins(extra=[("p", _exporter_plugin("bad", "yes"))])
-    assert "check_untrusted must be callable or None" in " ".join(map(str, plugins.problems))
 
 
 @pytest.mark.slow
