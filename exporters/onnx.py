@@ -16,6 +16,7 @@ that only pack. `check_graph` proves the wiring either way.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections import Counter
 from collections.abc import Callable
@@ -59,34 +60,57 @@ def build(job: zoo.ExportJob) -> tuple[Any, dict[str, Any]]:
         )
     contract = job.contract
     args = example_args(contract, job.example)
-    with quiet_export(), torch.no_grad():
-        if job.legacy:
-            model, route = _export_legacy(job, args), "legacy"
-        else:
-            model, route = _export_dynamo(job, args), "dynamo"
-    check_graph(model, contract, scans=_runs_scans(job.module))
-    meta = {**job.metadata(exporter=f"onnx:{route}"), "onnx.version": onnx.__version__}
-    set_metadata(model, meta)
-    onnx.checker.check_model(model, full_check=True)
+    cache, route = "", "legacy" if job.legacy else "dynamo"
+    while True:
+        with quiet_export(), torch.no_grad():
+            if job.legacy:
+                model = _export_legacy(job, args)
+            else:
+                model, cache = _export_dynamo(job, args)
+        try:
+            check_graph(model, contract, scans=_runs_scans(job.module))
+            meta = {**job.metadata(exporter=f"onnx:{route}"), "onnx.version": onnx.__version__}
+            set_metadata(model, meta)
+            onnx.checker.check_model(model, full_check=True)
+            break
+        except Exception:
+            if not cache.startswith("hit"):
+                raise
+            # Nothing from the cache is trusted: export afresh, which refuses the entry
+            # if it differs (zoo.export.cached_graph).
+            job = dataclasses.replace(job, graph_cache="check")
     nodes = Counter(node.op_type for node in model.graph.node)
     return model, {
         "route": route,
         "opset": next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
         "recurrent_nodes": {op: nodes[op] for op in RECURRENT_OPS if nodes[op]},
+        **({"graph_cache": cache} if cache else {}),
     }
 
 
-def _export_dynamo(job: zoo.ExportJob, args: tuple[Any, ...]) -> Any:
-    """The torch.export-based exporter on zoo's custom-op copy; returns the ModelProto."""
+def _export_dynamo(job: zoo.ExportJob, args: tuple[Any, ...]) -> tuple[Any, str]:
+    """The torch.export-based exporter on zoo's custom-op copy: the ModelProto, and what the
+    graph cache did (`zoo.export.cached_graph`: a graph exported before for the same
+    architecture, config and code, with this copy's weights filled in)."""
+    from zoo.export import cached_graph
+    from zoo.nn import exportable_copy
+
+    copy = exportable_copy(job.module)
+    model, use = cached_graph(job, copy, lambda: _torch_export(job, copy, args), [__file__])
+    return model, use.describe()
+
+
+def _torch_export(job: zoo.ExportJob, copy: Any, args: tuple[Any, ...]) -> Any:
+    """`torch.onnx.export(dynamo=True)` of the custom-op copy; returns the ModelProto."""
     import torch
 
     from zoo.export import dynamic_shapes, lean_torchlib
-    from zoo.nn import exportable_copy, onnx_translation_table
+    from zoo.nn import onnx_translation_table
 
     contract = job.contract
     with lean_torchlib():
         program = torch.onnx.export(
-            exportable_copy(job.module),
+            copy,
             args,
             dynamo=True,
             input_names=list(contract.input_names),

@@ -17,10 +17,12 @@ from zoo.cli import create_cli
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests see only what they set: no user registry, plugin selection or strictness."""
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests see only what they set: no user registry, plugin selection or strictness, and
+    an empty cache folder of their own (no graph another test exported is reused)."""
     for var in ("ZOO_REGISTRY", "ZOO_LOAD_PLUGINS", "ZOO_STRICT_PLUGINS", "ZOO_DEBUG"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path_factory.mktemp("zoo-cache")))
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from zoo._errors import ZooError
@@ -210,3 +211,49 @@ def _holder(fd: int) -> str:
         return "an unknown process (its lock file records none)"
     text = "".join(c if c.isprintable() else "?" for c in text)
     return text if len(text) <= 300 else text[:297] + "..."
+
+
+def cache_dir() -> Path | None:
+    """Where zoo keeps its caches (parsed registries, ONNX graphs): `ZOO_CACHE_DIR`, else
+    `$XDG_CACHE_HOME/zoo`, else `~/.cache/zoo`; None when `ZOO_CACHE_DIR` is set empty."""
+    configured = os.environ.get("ZOO_CACHE_DIR")
+    if configured is not None:
+        return Path(configured) if configured.strip() else None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "zoo"
+
+
+def read_private(path: Path, max_bytes: int | None = None) -> bytes:
+    """The bytes of `path` if it is a plain file of this user that no one else may write
+    (and of at most `max_bytes`); else OSError. A link is not followed: the cache folder may
+    be shared with others (even world-writable, like /tmp), and nothing planted there is
+    read."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+            raise OSError(f"{path}: not a private file of this user")
+        if max_bytes is not None and info.st_size > max_bytes:
+            raise OSError(f"{path}: {info.st_size} bytes, more than {max_bytes}")
+        return f.read()
+
+
+def write_private(target: Path, data: bytes) -> bool:
+    """Write a cache file, best effort: True when written. Atomic (a reader never sees half
+    a file), through a new temporary of unpredictable name created exclusively with mode 0600
+    (never an existing file or link), renamed over `target` (which replaces a link planted
+    there, never its target). Failures are ignored: a cache changes timings, never results."""
+    try:
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(name, target)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        return False
+    return True

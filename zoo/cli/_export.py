@@ -131,6 +131,11 @@ def add_export_commands(cli: click.Group) -> None:
         is_flag=True,
         help="Replace a file at the destination that holds another model (default: refuse).",
     )
+    @click.option(
+        "--no-cache",
+        is_flag=True,
+        help="Export the ONNX graph afresh: neither read nor write zoo's graph cache.",
+    )
     @task_options
     @click.option(
         "--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Config override."
@@ -154,6 +159,7 @@ def add_export_commands(cli: click.Group) -> None:
         rtol: float | None,
         seed: int,
         force: bool,
+        no_cache: bool,
         assignments: tuple[str, ...],
         data: Path | None,
         accept_elementwise: bool,
@@ -177,6 +183,11 @@ def add_export_commands(cli: click.Group) -> None:
 
         With --lengths the artifacts also take `lengths` (each sequence's valid steps in a
         padded batch) and parity runs on padded batches with mixed lengths instead.
+
+        The ONNX graph of an architecture, config and code exported before comes from zoo's
+        cache (in ZOO_CACHE_DIR, default ~/.cache/zoo) with this model's weights filled in,
+        and is proven the same way; that skips most of torch's exporter. --no-cache
+        exports afresh.
 
         \b
         zoo export bilstm --onnx
@@ -225,6 +236,7 @@ def add_export_commands(cli: click.Group) -> None:
             judge=TaskJudge(data, accept_elementwise),
             stem=stem,
             force=force,
+            graph_cache=not no_cache,
         )
         reports = [a.report for a in summary.artifacts if a.report is not None]
         if as_json:

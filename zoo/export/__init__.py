@@ -4,13 +4,16 @@ ONNX file that `zoo verify` replays without torch (docs/deploy.md).
 
 Public, for exporter plugins: `ExportJob` (also `zoo.ExportJob`), `DEFAULT_OPSET`,
 `example_args`, `dynamic_shapes`, `dynamic_axes`, `quiet_export`, `torch_runner`,
-`lean_torchlib` (a quicker build of the dynamo exporter's op registry),
+`lean_torchlib` (a quicker build of the dynamo exporter's op registry), `cached_graph` and
+`GraphCacheUse` (an ONNX graph exported once per architecture, config and code, with each
+export's own weights filled in),
 `TorchProgramFile` (reading TorchScript and pt2 files back), `check_pt2_archive` (whether a
 pt2 archive is plain data that loads without running code), `ort_session` and
 `parity_metadata` (what `annotate` embeds).
 Importing it imports neither torch nor onnxruntime.
 """
 
+from zoo.export._graph_cache import GraphCacheUse, cached_graph
 from zoo.export._job import DEFAULT_OPSET, ExportJob
 from zoo.export._metadata import parity_metadata
 from zoo.export._runtime import ort_session
@@ -28,7 +31,9 @@ from zoo.export._untrusted import check_pt2_archive
 __all__ = [
     "DEFAULT_OPSET",
     "ExportJob",
+    "GraphCacheUse",
     "TorchProgramFile",
+    "cached_graph",
     "check_pt2_archive",
     "dynamic_axes",
     "dynamic_shapes",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from zoo._contract import IOContract
 
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 #: Default ONNX opset: the torch.export-based exporter's native one.
 DEFAULT_OPSET = 18
+#: How an export uses zoo's graph cache (`ExportJob.graph_cache`).
+GraphCacheMode = Literal["use", "off", "check"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class ExportJob:
     legacy: bool = False
     exporter: str = ""
     lengths: bool = False
+    #: How an exporter that caches graphs (the `onnx` one) uses zoo's graph cache:
+    #: `use`, `off` (`zoo export --no-cache`), or `check` (export afresh and compare with the
+    #: entry, after a graph from the cache failed its proof; see `zoo.export.cached_graph`).
+    graph_cache: GraphCacheMode = "use"
 
     @property
     def module(self) -> Any:
