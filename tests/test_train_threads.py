@@ -1,6 +1,7 @@
-"""`zoo train`'s torch threads: one by default, `--threads` overrides it,
-the count is applied during the run only, recorded in the run, and `--resume` at another
-count warns. Correctness only: which count is faster is `zoo bench`'s business."""
+"""`zoo train`'s torch threads: one for a small model, the probe's choice for a large one,
+`--threads` overrides both; the count is applied during the run only, recorded in the run,
+kept by `--resume`, and `--resume` at another count warns. Correctness only: which count
+is faster is `zoo bench`'s business."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 import torch
 
-from zoo.train import _loop
+from zoo.train import _loop, _threads
 from zoo.train._threads import DEFAULT_THREADS, choose_threads
 
 TINY = (
@@ -69,18 +70,65 @@ def test_negative_threads_is_a_usage_error(invoke: Any, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "--threads" in result.output
 
 
-def test_the_default_is_one_thread_whatever_the_size(
-    invoke: Any, tmp_path: Path, seen_threads: list[int]
+def test_a_small_model_is_not_probed(
+    invoke: Any, tmp_path: Path, seen_threads: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert choose_threads(None) == DEFAULT_THREADS == 1
     assert choose_threads(3) == 3 and choose_threads(0) == torch.get_num_threads()
-    big = ("--set", "hidden_size=256", "--set", "num_layers=2", "--samples", "16")
-    result = invoke("train", "lstm", *TINY, *big, "--out", str(tmp_path / "big"))
+
+    def refuse(step: Any) -> None:
+        raise AssertionError("a small model was probed")
+
+    monkeypatch.setattr(_threads, "probe_threads", refuse)
+    result = invoke("train", "lstm", *TINY, "--out", str(tmp_path / "small"))
     assert result.exit_code == 0, result.output
     assert seen_threads == [1]
 
 
-def test_resume_at_another_thread_count_warns_and_continues(
+@pytest.mark.parametrize(
+    ("one", "many", "chosen"),
+    [(1.0, 0.5, "all"), (0.5, 1.0, 1), (1.0, 0.95, 1)],
+    ids=["all-faster", "one-faster", "close: one"],
+)
+def test_the_probe_picks_the_faster_count(one: float, many: float, chosen: Any) -> None:
+    """On a clock that advances by what each pass costs at the count it ran on: all threads
+    only when at least PROBE_MARGIN faster."""
+    now = [0.0]
+
+    def step() -> None:
+        now[0] += one if torch.get_num_threads() == 1 else many
+
+    before = torch.get_num_threads()
+    with _threads.training_threads(max(2, before)):
+        probe = _threads.probe_threads(step, timer=lambda: now[0])
+        assert probe.chosen == (probe.all_threads if chosen == "all" else 1)
+        assert (probe.one_thread_s, probe.all_threads_s) == pytest.approx((one, many))
+    assert torch.get_num_threads() == before
+
+
+BIG = ("--set", "hidden_size=128", "--set", "num_layers=2", "--samples", "64")
+
+
+def test_a_probed_run_equals_a_run_at_the_chosen_count(
+    invoke: Any, tmp_path: Path, seen_threads: list[int]
+) -> None:
+    """The probe trains a copy on its own random numbers: the run is the one `--threads N`
+    gives at the count chosen, which the run records and says."""
+    probed = invoke("train", "lstm", *TINY, *BIG, "--out", str(tmp_path / "probed"))
+    assert probed.exit_code == 0, probed.output
+    (chosen,) = seen_threads
+    assert _recorded(tmp_path / "probed") == (chosen, chosen)
+    if torch.get_num_threads() > 1:
+        assert f"torch threads: {chosen} (a pass of one batch took" in probed.output
+    pinned = invoke(
+        "train", "lstm", *TINY, *BIG, "--threads", str(chosen), "--out", str(tmp_path / "pin")
+    )
+    assert pinned.exit_code == 0, pinned.output
+    weights = [(tmp_path / run / "model.safetensors").read_bytes() for run in ("probed", "pin")]
+    assert weights[0] == weights[1]
+
+
+def test_resume_keeps_the_recorded_count_and_warns_at_another(
     invoke: Any, tmp_path: Path, seen_threads: list[int]
 ) -> None:
     out = str(tmp_path / "run")
@@ -89,6 +137,10 @@ def test_resume_at_another_thread_count_warns_and_continues(
     args = [a if a != "1" else "2" for a in TINY]  # --epochs 2
     again = invoke("train", "lstm", *args, "--out", out, "--resume")
     assert again.exit_code == 0, again.output
-    assert "another number of torch threads (was 2, now 1)" in again.output
-    assert seen_threads == [2, 1]
+    assert "another number of torch threads" not in again.output
+    args = [a if a != "2" else "3" for a in args]  # --epochs 3
+    other = invoke("train", "lstm", *args, "--out", out, "--resume", "--threads", "1")
+    assert other.exit_code == 0, other.output
+    assert "another number of torch threads (was 2, now 1)" in other.output
+    assert seen_threads == [2, 2, 1]
     assert _recorded(tmp_path / "run") == (1, 1)

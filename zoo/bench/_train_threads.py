@@ -3,7 +3,8 @@
 For each size (the default LSTM, and the 2-layer hidden-256 one), the same hand-written
 epoch (`_epoch.minimal_epoch`, Adam, batch 64) runs with torch's intra-op threads set to
 1, to all (torch's default: one per core) and to what `zoo train` chooses by default
-(zoo.train._threads), interleaved in a shuffled order each round; each epoch is sized
+(zoo.train._threads: one thread for a small model, a probe's choice, made once before the
+rounds, for a large one), interleaved in a shuffled order each round; each epoch is sized
 so that the slower of 1 and all threads takes about the plan's seconds. The goal compares the
 default with the faster of the other two in the same round: at its default, `zoo train`
 should never be slower than the better fixed choice (0.95x allows for timing spread; when
@@ -41,7 +42,7 @@ def measure(size: str, seconds: float, rounds: int) -> ThreadCell:
     from zoo.bench._epoch import CALIBRATION_SAMPLES, MAX_SAMPLES, minimal_epoch
     from zoo.data._load import DataOptions, load_dataset
     from zoo.train._run import model_config
-    from zoo.train._threads import choose_threads
+    from zoo.train._threads import DEFAULT_THREADS, auto_threads
 
     arch = load_plugins(third_party=False).architecture("lstm")
     dataset = load_dataset("sine", DataOptions(samples=CALIBRATION_SAMPLES), seed=0)
@@ -50,7 +51,8 @@ def measure(size: str, seconds: float, rounds: int) -> ThreadCell:
     model = arch.build(**config)
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
     everything = torch.get_num_threads()
-    default = choose_threads(None)
+    probe = auto_threads(arch, config, dataset, BATCH)  # as zoo train decides, once
+    default = DEFAULT_THREADS if probe is None else probe.chosen
     counts = {"1 thread": 1, f"all threads ({everything})": everything}
     counts[f"zoo train's default ({default})"] = default
     try:

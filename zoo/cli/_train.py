@@ -129,8 +129,8 @@ def add_train_commands(cli: click.Group) -> None:
     @click.option(
         "--threads",
         type=click.IntRange(min=0),
-        help="torch intra-op threads, recorded in the run (default 1: small recurrent steps "
-        "lose on more; 0: one per core, for a large model on idle cores).",
+        help="torch intra-op threads, recorded in the run (default: 1 for a small model; a "
+        "large one trains on the faster of 1 and all, probed first; 0: one per core).",
     )
     @click.option(
         "--nproc",

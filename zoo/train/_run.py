@@ -51,7 +51,7 @@ from zoo.train._pictures import draw_run
 from zoo.train._reporter import Reporter
 from zoo.train._schedule import SCHEDULES
 from zoo.train._settings import DEVICES, TrainResult, TrainSettings
-from zoo.train._threads import choose_threads, training_threads
+from zoo.train._threads import recorded_threads, run_threads, training_threads
 
 if TYPE_CHECKING:
     from zoo.train._distributed import Group
@@ -206,7 +206,16 @@ def run_training(
         )
     check_schedule(settings, distributed=group is not None)
     device = _device(settings.device)
-    settings = resolve_threads(settings)
+    settings = replace(
+        settings,
+        threads=run_threads(
+            settings.threads,
+            (arch, config, dataset, settings.batch_size),
+            probe=device.type == "cpu" and group is None,
+            recorded=recorded_threads(out) if resume else None,
+            note=reporter.note,
+        ),
+    )
     fingerprint = _fingerprint(arch, config, dataset, settings)
     with contextlib.ExitStack() as held:  # the run lock, from the checks to the last write
 
@@ -323,11 +332,6 @@ def nothing_to_resume(out: Path) -> str:
 
 #: The fingerprint entry of the thread count (a mismatch warns rather than refuses).
 THREADS_KEY = "settings.threads"
-
-
-def resolve_threads(settings: TrainSettings) -> TrainSettings:
-    """`settings` with the thread count the run will use (zoo.train._threads)."""
-    return replace(settings, threads=choose_threads(settings.threads))
 
 
 def _packed(state: TrainState | None) -> bytes | None:
