@@ -1,6 +1,7 @@
 """zoo's onnxruntime sessions for batch work: a large model gets a thread per core inside
 `batch_sessions`, a small one and everything outside the block keep one thread, and
-`ZOO_ORT_THREADS` still decides when set. Which is faster is `zoo bench`'s business."""
+`ZOO_ORT_THREADS` still decides when set; `zoo predict --runtime onnx` runs on the faster
+of a one-thread and a thread-per-core session. Which is faster is `zoo bench`'s business."""
 
 from __future__ import annotations
 
@@ -71,26 +72,69 @@ def test_zoo_ort_threads_still_decides(large: Path, monkeypatch: pytest.MonkeyPa
         assert _threads(ort_session(large)) == 1
 
 
-def test_predict_runs_the_data_set_in_a_batch_session(
+def test_the_faster_of_two_takes_the_faster_and_rechecks() -> None:
+    """Each runner gets a warm-up and a timed call first; then the faster per row takes the
+    calls, the other one every RECHECK_EVERY-th, and a change of speed is followed."""
+    from zoo.export._batch import MARGIN, RECHECK_EVERY, FasterOfTwo
+
+    now = [0.0]
+    cost = {"one": 1.0, "many": 0.5}
+    pick = FasterOfTwo("one", "many", clock=lambda: now[0])
+    seen: list[str] = []
+
+    def work(runner: str) -> str:
+        now[0] += cost[runner] * 10
+        seen.append(runner)
+        return runner
+
+    for _ in range(2 * RECHECK_EVERY):
+        pick.run(work, 10)
+    assert seen[:4] == ["one", "many", "one", "many"]
+    assert seen[4:].count("one") == 2  # one recheck per RECHECK_EVERY calls
+    cost["many"] = 2.0  # the other cores got busy: the next recheck of "one" wins it back
+    for _ in range(2 * RECHECK_EVERY):
+        pick.run(work, 10)
+    assert seen[-RECHECK_EVERY // 2 :].count("one") >= RECHECK_EVERY // 2 - 1
+    tie = FasterOfTwo("one", "many", clock=lambda: now[0])
+    cost.update(one=1.0, many=1.0 / (MARGIN * 0.99))  # faster, but within the margin
+    for _ in range(8):
+        tie.run(work, 10)
+    assert seen[-4:] == ["one"] * 4
+
+
+def test_predict_runs_the_data_set_on_both_sessions(
     invoke: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from zoo.export import _batch
+    """`zoo predict --runtime onnx` proves the file in a one-thread session, then runs the
+    data set in calls of CALL_ROWS (here 8) on that one and a thread-per-core session of the
+    same file: the predictions are eager PyTorch's."""
+    import json
 
-    asked: list[str] = []
+    import zoo.export
+    from zoo.inference import _trained
 
-    def spy(path: Path) -> int:
-        asked.append(path.name)
-        return 1
+    made: list[Any] = []
+    session = zoo.export.ort_session
 
-    monkeypatch.setattr(_batch, "batch_threads", spy)
+    def spy(path: Path, **kwargs: Any) -> Any:
+        made.append(session(path, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(zoo.export, "ort_session", spy)  # what exporters' `load` calls
+    monkeypatch.setattr(_trained, "CALL_ROWS", 8)
     run = tmp_path / "run"
     tiny = ("--samples", "64", "--seq-len", "8", "--epochs", "1", "--set", "hidden_size=8")
     assert invoke("train", "lstm", "--data", "sine", *tiny, "--out", str(run)).exit_code == 0
     export = invoke("export", "--checkpoint", str(run), "--onnx", "--out", str(tmp_path))
-    assert export.exit_code == 0 and asked == []  # parity: one-thread sessions
-    result = invoke(
-        "predict", "--checkpoint", str(run), "--data", "sine",
-        "--runtime", "onnx", "--artifact", str(tmp_path / "run-trained.onnx"),
-    )  # fmt: skip
+    assert export.exit_code == 0
+    made.clear()
+    predict = ("predict", "--checkpoint", str(run), "--data", "sine", "--json")
+    artifact = ("--runtime", "onnx", "--artifact", str(tmp_path / "run-trained.onnx"))
+    result = invoke(*predict, *artifact)
     assert result.exit_code == 0, result.output
-    assert asked == ["run-trained.onnx"]  # the proof's session, then one batch session
+    assert [_threads(s) for s in made] == [1, 0]  # the proof's session, then the batch one
+    eager = invoke(*predict)
+    rows, expected = json.loads(result.stdout), json.loads(eager.stdout)
+    assert len(rows) == len(expected) > 8
+    for got, want in zip(rows, expected, strict=True):
+        assert got["prediction"] == pytest.approx(want["prediction"], abs=1e-5)

@@ -51,7 +51,8 @@ PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 CUDA_OPTIONS = {"use_tf32": 0}
 
 _provider: ContextVar[str] = ContextVar("zoo_ort_provider", default="cpu")
-_batch: ContextVar[bool] = ContextVar("zoo_ort_batch", default=False)
+#: In a `batch_sessions` block: the thread count asked for, or -1 (the file-size rule).
+_batch: ContextVar[int | None] = ContextVar("zoo_ort_batch", default=None)
 
 
 def default_threads() -> int:
@@ -125,12 +126,13 @@ def use_provider(name: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def batch_sessions() -> Iterator[None]:
+def batch_sessions(threads: int | None = None) -> Iterator[None]:
     """Sessions made by `ort_session` inside the block serve batch work (`zoo predict
-    --runtime onnx` over a data set): a large model (a file of 1 MiB or more: the 2x256
-    LSTM) gets a thread per core, a small one keeps one thread (see zoo.export._batch for
-    the measurements). `ZOO_ORT_THREADS` or `threads=` still decide when given."""
-    token = _batch.set(True)
+    --runtime onnx` over a data set) on `threads` intra-op threads (0: a thread per core,
+    spinning); by default a large model (a file of 1 MiB or more: the 2x256 LSTM) gets a
+    thread per core and a small one keeps one thread (see zoo.export._batch for the
+    measurements). `ZOO_ORT_THREADS` or `ort_session(threads=)` still decide when given."""
+    token = _batch.set(-1 if threads is None else threads)
     try:
         yield
     finally:
@@ -139,11 +141,12 @@ def batch_sessions() -> Iterator[None]:
 
 def _threads_for(path: Path | str, threads: int | None) -> int | None:
     """`threads`, or in a `batch_sessions` block the batch choice for this file."""
-    if threads is not None or not _batch.get() or os.environ.get("ZOO_ORT_THREADS", "").strip():
+    batch = _batch.get()
+    if threads is not None or batch is None or os.environ.get("ZOO_ORT_THREADS", "").strip():
         return threads
     from zoo.export._batch import batch_threads
 
-    return batch_threads(Path(path))
+    return batch_threads(Path(path)) if batch < 0 else batch
 
 
 def ort_session(path: Path | str, *, threads: int | None = None, options: Any = None) -> Any:

@@ -9,6 +9,8 @@ returned in the target's own units.
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,7 @@ from zoo.data._load import (
     evaluation_split,
     is_csv,
 )
+from zoo.export._batch import CALL_ROWS, FasterOfTwo, batch_threads
 from zoo.inference._metrics import chunk_rows, compute_metrics, predict_tensor
 
 
@@ -115,6 +118,8 @@ def evaluate(
 
 
 Predictor = Callable[[Any, Any], Any]
+#: A parity runner (`Exporter.load`): feeds in, outputs out, by name.
+Runner = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def artifact_predictor(app: App, trained: TrainedModel, path: Path) -> Predictor:
@@ -127,7 +132,6 @@ def artifact_predictor(app: App, trained: TrainedModel, path: Path) -> Predictor
     import numpy as np
 
     from zoo.export._metadata import ArtifactMetadata
-    from zoo.export._runtime import batch_sessions
     from zoo.export._verify import find_exporter
 
     if not path.is_file():
@@ -148,10 +152,17 @@ def artifact_predictor(app: App, trained: TrainedModel, path: Path) -> Predictor
     contract = recorded.io
     runner = _guarded(f"Cannot load {str(path)!r} in onnxruntime", exporter.load, path)
     _prove_bound(trained, exporter, runner, path, LENGTHS in recorded.input_names)
-    with batch_sessions():  # the proved file again, in a session sized for batch work
-        runner = _guarded(f"Cannot load {str(path)!r} in onnxruntime", exporter.load, path)
+    pick = _batch_runners(exporter, path, runner)
 
     def run(x: Any, lengths: Any) -> Any:
+        """`y` for `x`, in calls of `CALL_ROWS` sequences on the faster session now."""
+        parts = []
+        for i in range(0, x.shape[0], CALL_ROWS):
+            given = feeds(x[i : i + CALL_ROWS], _rows(lengths, i))
+            parts.append(pick.run(functools.partial(_y, given), given["x"].shape[0]))
+        return np.concatenate(parts) if len(parts) != 1 else parts[0]
+
+    def feeds(x: Any, lengths: Any) -> dict[str, Any]:
         feeds: dict[str, Any] = {"x": x}
         for name in contract["input_names"][1:]:
             if name == "lengths":
@@ -165,9 +176,30 @@ def artifact_predictor(app: App, trained: TrainedModel, path: Path) -> Predictor
                 feeds[name] = np.zeros(shape, np.float32)
         if lengths is not None and "lengths" not in feeds:
             raise ZooError(f"{path} has no lengths input; export it with --lengths for this data.")
-        return runner(feeds)["y"]
+        return feeds
 
     return run
+
+
+def _y(feeds: dict[str, Any], runner: Runner) -> Any:
+    return runner(feeds)["y"]
+
+
+def _rows(lengths: Any, start: int) -> Any:
+    return None if lengths is None else lengths[start : start + CALL_ROWS]
+
+
+def _batch_runners(exporter: Exporter, path: Path, proved: Runner) -> FasterOfTwo[Runner]:
+    """Batch work on the faster of the proved session (one thread) and a second session of
+    the same file on a thread per core (zoo.export._batch); the proved one alone where
+    threads are not zoo's choice (`ZOO_ORT_THREADS`, a GPU provider)."""
+    from zoo.export._runtime import batch_sessions, current_provider
+
+    if os.environ.get("ZOO_ORT_THREADS", "").strip() or current_provider() != "cpu":
+        return FasterOfTwo(proved, proved)
+    with batch_sessions(threads=0):  # the proved file again: a fresh session, same bytes
+        many: Runner = _guarded(f"Cannot load {str(path)!r} in onnxruntime", exporter.load, path)
+    return FasterOfTwo(many, proved) if batch_threads(path) == 0 else FasterOfTwo(proved, many)
 
 
 def _prove_bound(
