@@ -16,8 +16,9 @@ docs/benchmarks.md), onnxruntime's default (a thread per core) against one threa
 
 No count is the faster at every load, so batch work runs in calls of `CALL_ROWS` sequences
 on two sessions of the same (proven) file, one thread and a thread per core, and each call
-goes to the one that was faster per sequence on its latest calls; the first calls try both,
-and every `RECHECK_EVERY`th call goes to the other, so a change of load is noticed. The
+goes to the one that was faster per sequence on its latest calls (the least of its last
+`KEPT`); the first calls try both, and every `RECHECK_EVERY`th call goes to the other, so a
+change of load is noticed. The
 rule by file size (a file of `LARGE_MODEL_BYTES` or more starts on a thread per core)
 decides the first call and ties (`MARGIN`).
 """
@@ -25,6 +26,7 @@ decides the first call and ties (`MARGIN`).
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -38,6 +40,8 @@ CALL_ROWS = 512
 RECHECK_EVERY = 16
 #: The other session is chosen only when it was at least this much faster per sequence.
 MARGIN = 1.05
+#: Timed calls kept per session; its estimate is the least of them.
+KEPT = 3
 
 Runner = TypeVar("Runner")
 Result = TypeVar("Result")
@@ -63,16 +67,24 @@ class FasterOfTwo(Generic[Runner]):
         self.runners = (preferred, other)
         self.clock = clock
         self.calls = [0, 0]
-        #: Seconds per row of each runner's latest timed call (None: not timed yet).
-        self.per_row: list[float | None] = [None, None]
+        #: Seconds per row of each runner's latest `KEPT` timed calls.
+        self.timed: tuple[deque[float], deque[float]] = (deque(maxlen=KEPT), deque(maxlen=KEPT))
+
+    @property
+    def per_row(self) -> list[float | None]:
+        """Each runner's estimate: the least of its kept times per row (a call slowed by a
+        passing neighbour does not decide; a lasting change of load moves every kept
+        time), or None before its first timed call."""
+        return [min(times) if times else None for times in self.timed]
 
     def choice(self) -> int:
         """The index of the runner the next call goes to."""
         total = sum(self.calls)
         for i in (0, 1):  # each runs twice first: a warm-up, then a timed call
-            if self.per_row[i] is None and self.calls[i] <= total // 2:
+            if not self.timed[i] and self.calls[i] <= total // 2:
                 return i
-        best = 1 if _faster(self.per_row[1], self.per_row[0]) else 0
+        one, other = self.per_row
+        best = 1 if _faster(other, one) else 0
         return 1 - best if total % RECHECK_EVERY == RECHECK_EVERY - 1 else best
 
     def run(self, work: Callable[[Runner], Result], rows: int) -> Result:
@@ -82,7 +94,7 @@ class FasterOfTwo(Generic[Runner]):
         result = work(self.runners[i])
         seconds = self.clock() - start
         if self.calls[i] > 0 and rows > 0:
-            self.per_row[i] = seconds / rows
+            self.timed[i].append(seconds / rows)
         self.calls[i] += 1
         return result
 
