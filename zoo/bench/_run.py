@@ -49,7 +49,7 @@ SECTIONS: list[Section] = [
     Section("export", export.run, "zoo export bilstm --onnx vs the working hand script"),
     Section("export-steps", export.run_steps, "where zoo export bilstm --onnx spends its time"),
     Section("ort-options", ort_options.run, "onnxruntime session options"),
-    Section("batch-sessions", batch_sessions.run, "zoo's batch sessions vs ORT defaults, 1 thread"),
+    Section("batch-sessions", batch_sessions.run, "predict's batch runner vs fixed threads"),
     Section("inference", inference.run, "latency of eager, TorchScript, pt2, ORT fp32/int8"),
     Section("efficiency", efficiency.run, "GFLOP/s of the large LSTM vs matmul"),
     Section("training", training.run, "zoo train samples/s vs a minimal loop"),
