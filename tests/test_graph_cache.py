@@ -247,3 +247,16 @@ def test_export_from_the_cache_skips_torch_exporter(tmp_path: Path) -> None:
     assert imported("--seed", "2", "--no-cache") == exporter
     assert imported("--seed", "3", cache_dir="") == exporter
     assert sorted(p.name for p in (cache / graph_cache.SUBDIR).iterdir()) == stored
+
+
+def test_the_plugin_check_exports_afresh(plugins: zoo.Plugins, tmp_path: Path) -> None:
+    """`zoo.testing.check_architecture` tests that a model exports now: it neither reads
+    nor writes the cache (a cached graph would pass a model that no longer exports)."""
+    from zoo.testing import check_architecture
+
+    _export(plugins, _source(plugins, "lstm", 0), tmp_path / "a")
+    before = _entries()
+    check_architecture("lstm", plugins=plugins, exporters=["onnx"], out_dir=tmp_path / "b")
+    assert _entries() == before
+    report = (tmp_path / "b" / "lstm.onnx.parity.json").read_text()
+    assert '"graph_cache": "off"' in report

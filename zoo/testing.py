@@ -40,8 +40,9 @@ def check_architecture(
             zoo.testing.check_architecture("gru", out_dir=tmp_path)
 
     Builds the model, checks the forward contract at several shapes (with and without
-    states), then exports it through every registered exporter (or `exporters`) and runs
-    the parity check. Raises `PluginError` (contract) or `ParityError` naming what failed.
+    states), then exports it through every registered exporter (or `exporters`), each graph
+    afresh (never from zoo's graph cache), and runs the parity check. Raises `PluginError`
+    (contract) or `ParityError` naming what failed.
     """
     plugins = plugins if plugins is not None else load_plugins()
     spec = plugins.architecture(arch) if isinstance(arch, str) else arch
@@ -52,7 +53,10 @@ def check_architecture(
         plugins.exporter(e) for e in (exporters if exporters is not None else plugins.exporters)
     ]
     with tempfile.TemporaryDirectory() as scratch:
-        summary = export_model(source, chosen, out_dir or Path(scratch), force=True)
+        # graph_cache=False: the test is that the model exports now, not that it once did
+        summary = export_model(
+            source, chosen, out_dir or Path(scratch), force=True, graph_cache=False
+        )
     problems = []
     for artifact in summary.artifacts:
         if artifact.error:
