@@ -102,12 +102,14 @@ def test_the_faster_of_two_takes_the_faster_and_rechecks() -> None:
     assert seen[-4:] == ["one"] * 4
 
 
+@pytest.mark.parametrize("data", ["sine", "freq-var"])
 def test_predict_runs_the_data_set_on_both_sessions(
-    invoke: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    invoke: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: str
 ) -> None:
     """`zoo predict --runtime onnx` proves the file in a one-thread session, then runs the
     data set in calls of CALL_ROWS (here 8) on that one and a thread-per-core session of the
-    same file: the predictions are eager PyTorch's."""
+    same file: the predictions are eager PyTorch's, with each call's own lengths (freq-var:
+    variable-length sequences)."""
     import json
 
     import zoo.export
@@ -124,11 +126,12 @@ def test_predict_runs_the_data_set_on_both_sessions(
     monkeypatch.setattr(_trained, "CALL_ROWS", 8)
     run = tmp_path / "run"
     tiny = ("--samples", "64", "--seq-len", "8", "--epochs", "1", "--set", "hidden_size=8")
-    assert invoke("train", "lstm", "--data", "sine", *tiny, "--out", str(run)).exit_code == 0
-    export = invoke("export", "--checkpoint", str(run), "--onnx", "--out", str(tmp_path))
-    assert export.exit_code == 0
+    assert invoke("train", "lstm", "--data", data, *tiny, "--out", str(run)).exit_code == 0
+    lengths = ["--lengths"] if data == "freq-var" else []
+    export = invoke("export", "--checkpoint", str(run), "--onnx", *lengths, "--out", str(tmp_path))
+    assert export.exit_code == 0, export.output
     made.clear()
-    predict = ("predict", "--checkpoint", str(run), "--data", "sine", "--json")
+    predict = ("predict", "--checkpoint", str(run), "--data", data, "--json")
     artifact = ("--runtime", "onnx", "--artifact", str(tmp_path / "run-trained.onnx"))
     result = invoke(*predict, *artifact)
     assert result.exit_code == 0, result.output
@@ -137,4 +140,8 @@ def test_predict_runs_the_data_set_on_both_sessions(
     rows, expected = json.loads(result.stdout), json.loads(eager.stdout)
     assert len(rows) == len(expected) > 8
     for got, want in zip(rows, expected, strict=True):
-        assert got["prediction"] == pytest.approx(want["prediction"], abs=1e-5)
+        if "probability" in want:  # classification: the class and its probability
+            assert got["prediction"] == want["prediction"]
+            assert got["probability"] == pytest.approx(want["probability"], abs=1e-5)
+        else:
+            assert got["prediction"] == pytest.approx(want["prediction"], abs=1e-5)
