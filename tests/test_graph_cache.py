@@ -224,29 +224,29 @@ main()
 
 
 @pytest.mark.slow
-def test_export_from_the_cache_skips_torch_exporter(tmp_path: Path) -> None:
-    """What the cache saves, as imports (not time): a re-export with other weights never
-    imports torch's dynamo, onnxscript or the exporter; `--no-cache` and `ZOO_CACHE_DIR=""`
-    import them, write nothing and leave the cache as it was."""
-    cache = tmp_path / "cache"
-
-    def imported(*args: str, cache_dir: str = str(cache)) -> list[str]:
-        env = {**os.environ, "ZOO_CACHE_DIR": cache_dir}
-        done = subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(WATCH), "export", "lstm", "--onnx", "-q",
-             "--out", str(tmp_path / "out"), "--force", *args],
-            env=env, capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        (line,) = [x for x in done.stderr.splitlines() if x.startswith("IMPORTED")]
-        return line.split()[1:]
-
-    exporter = ["onnxscript", "torch._dynamo", "torch.onnx._internal.exporter._core"]
-    assert imported() == exporter
-    stored = sorted(p.name for p in (cache / graph_cache.SUBDIR).iterdir())
-    assert imported("--seed", "1") == []
-    assert imported("--seed", "2", "--no-cache") == exporter
-    assert imported("--seed", "3", cache_dir="") == exporter
-    assert sorted(p.name for p in (cache / graph_cache.SUBDIR).iterdir()) == stored
+def test_export_from_the_cache_skips_torch_exporter(
+    plugins: zoo.Plugins, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the cache saves, as imports (not time): after one export stored the graph, a
+    re-export with other weights, in a new process, never imports torch's dynamo, onnxscript
+    or the exporter; `--no-cache` and `ZOO_CACHE_DIR=""` leave the cache as it was."""
+    out = str(tmp_path / "out")
+    _export(plugins, _source(plugins, "lstm", 0), tmp_path / "first")
+    stored = _entries()
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(WATCH), "export", "lstm", "--onnx", "-q",
+         "--out", out, "--seed", "1"],
+        env=dict(os.environ), capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("IMPORTED")]
+    assert line.split()[1:] == []
+    off = _export(plugins, _source(plugins, "lstm", 2), tmp_path / "a", graph_cache=False)
+    assert _cache_state(off) == "off"
+    cache = os.environ["ZOO_CACHE_DIR"]
+    monkeypatch.setenv("ZOO_CACHE_DIR", "")
+    assert _cache_state(_export(plugins, _source(plugins, "lstm", 3), tmp_path / "b")) == "off"
+    monkeypatch.setenv("ZOO_CACHE_DIR", cache)
+    assert _entries() == stored
 
 
 def test_the_plugin_check_exports_afresh(plugins: zoo.Plugins, tmp_path: Path) -> None:
