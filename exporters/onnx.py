@@ -16,7 +16,6 @@ that only pack. `check_graph` proves the wiring either way.
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from collections import Counter
 from collections.abc import Callable
@@ -60,25 +59,21 @@ def build(job: zoo.ExportJob) -> tuple[Any, dict[str, Any]]:
         )
     contract = job.contract
     args = example_args(contract, job.example)
-    cache, route = "", "legacy" if job.legacy else "dynamo"
-    while True:
-        with quiet_export(), torch.no_grad():
-            if job.legacy:
-                model = _export_legacy(job, args)
-            else:
-                model, cache = _export_dynamo(job, args)
-        try:
-            check_graph(model, contract, scans=_runs_scans(job.module))
-            meta = {**job.metadata(exporter=f"onnx:{route}"), "onnx.version": onnx.__version__}
-            set_metadata(model, meta)
-            onnx.checker.check_model(model, full_check=True)
-            break
-        except Exception:
-            if not cache.startswith("hit"):
-                raise
-            # Nothing from the cache is trusted: export afresh, which refuses the entry
-            # if it differs (zoo.export.cached_graph).
-            job = dataclasses.replace(job, graph_cache="check")
+    scans = _runs_scans(job.module)
+
+    def checks(model: Any) -> None:
+        check_graph(model, contract, scans=scans)
+        onnx.checker.check_model(model, full_check=True)
+
+    with quiet_export(), torch.no_grad():
+        if job.legacy:
+            model, route, cache = _export_legacy(job, args), "legacy", ""
+            checks(model)
+        else:  # checked by the graph cache, which exports afresh if a cached graph fails
+            model, cache = _export_dynamo(job, args, checks)
+            route = "dynamo"
+    meta = {**job.metadata(exporter=f"onnx:{route}"), "onnx.version": onnx.__version__}
+    set_metadata(model, meta)
     nodes = Counter(node.op_type for node in model.graph.node)
     return model, {
         "route": route,
@@ -88,15 +83,19 @@ def build(job: zoo.ExportJob) -> tuple[Any, dict[str, Any]]:
     }
 
 
-def _export_dynamo(job: zoo.ExportJob, args: tuple[Any, ...]) -> tuple[Any, str]:
-    """The torch.export-based exporter on zoo's custom-op copy: the ModelProto, and what the
-    graph cache did (`zoo.export.cached_graph`: a graph exported before for the same
-    architecture, config and code, with this copy's weights filled in)."""
+def _export_dynamo(
+    job: zoo.ExportJob, args: tuple[Any, ...], checks: Callable[[Any], None]
+) -> tuple[Any, str]:
+    """The torch.export-based exporter on zoo's custom-op copy: the ModelProto, passing
+    `checks`, and what the graph cache did (`zoo.export.cached_graph`: a graph exported
+    before for the same architecture, config and code, with this copy's weights filled in)."""
     from zoo.export import cached_graph
     from zoo.nn import exportable_copy
 
     copy = exportable_copy(job.module)
-    model, use = cached_graph(job, copy, lambda: _torch_export(job, copy, args), [__file__])
+    model, use = cached_graph(
+        job, copy, lambda: _torch_export(job, copy, args), [__file__], check=checks
+    )
     return model, use.describe()
 
 

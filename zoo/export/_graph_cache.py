@@ -20,9 +20,10 @@ Why it cannot make a wrong artifact pass:
   training flags and state layout; and the sha256 of the source files of every class the
   module is built from, of zoo's export code and of the exporter calling it.
 - Nothing from the cache is trusted: the artifact goes through the same contract check,
-  checker and parity proof as a fresh one. When the proof fails on a graph from the cache,
-  the pipeline exports afresh (`ExportJob.graph_cache == "check"`); a fresh graph that
-  differs from the entry refuses the key for good (a `.refused` file beside it), so
+  checker and parity proof as a fresh one. When the exporter's checks (`check`) fail on a
+  graph from the cache, it is exported afresh here; when the proof fails, the pipeline
+  exports afresh (`ExportJob.graph_cache == "check"`); a fresh graph that differs from the
+  entry refuses the key for good (a `.refused` file beside it), so
   whatever the key missed is never served again.
 - Entries are read only as private files of this user (`zoo._fs.read_private`: no link
   followed, nothing others can write) of at most `MAX_ENTRY_BYTES`, and parsed as protobuf:
@@ -85,38 +86,50 @@ def cached_graph(
     module: Any,
     export: Callable[[], Any],
     code: Iterable[str] = (),
+    check: Callable[[Any], None] = lambda model: None,
 ) -> tuple[Any, GraphCacheUse]:
     """The ONNX ModelProto of `module` (the module the exporter traces), from the cache
     when an entry for this job's key exists, else `export()`'s, stored when it can be.
 
-    `code`: the exporter's own source files, part of the key.
+    `code`: the exporter's own source files, part of the key. `check`: the exporter's checks
+    of a graph (raising when it is not one the exporter may write), run on every graph this
+    returns: a fresh graph that fails them raises and is not stored, and a graph from the
+    cache that fails them is exported afresh and compared, as after a failed proof.
     """
+
+    def fresh() -> Any:
+        model = export()
+        check(model)
+        return model
+
     folder = cache_dir()
     if job.graph_cache == "off" or folder is None:
-        return export(), GraphCacheUse("off")
+        return fresh(), GraphCacheUse("off")
     state = _state_arrays(module)
     if state is None:
-        return export(), GraphCacheUse("uncacheable", detail="a state tensor numpy cannot hold")
+        return fresh(), GraphCacheUse("uncacheable", detail="a state tensor numpy cannot hold")
     key = graph_key(job, module, state, code)
     entry = folder / SUBDIR / f"{key}.onnx"
     refused = entry.with_suffix(".refused")
     if refused.exists():
-        return export(), GraphCacheUse("refused", key, _read_text(refused))
+        return fresh(), GraphCacheUse("refused", key, _read_text(refused))
     stored = _read(entry)
-    if job.graph_cache == "use" and stored is not None:
+    mode = job.graph_cache
+    if mode == "use" and stored is not None:
         model = fill(stored, state)
-        if model is not None:
+        if model is not None and _passes(check, model):
             with contextlib.suppress(OSError):
                 os.utime(entry)  # most recently used: kept by the pruning
             return model, GraphCacheUse("hit", key)
-    model = export()
+        mode = "check" if model is not None else mode
+    model = fresh()
     template, reason = strip(model, state)
     if template is None:
         return model, GraphCacheUse("uncacheable", key, reason)
-    if job.graph_cache == "check" and stored is not None:
+    if mode == "check" and stored is not None:
         if comparable(template) == comparable(stored):
             return model, GraphCacheUse("checked", key, "the entry equals a fresh export")
-        why = "a fresh export differed from the cached graph, whose artifact failed its proof"
+        why = "a fresh export differed from the cached graph, which failed its checks or proof"
         write_private(refused, why.encode())
         with contextlib.suppress(OSError):
             entry.unlink()
@@ -125,6 +138,15 @@ def cached_graph(
         _prune(entry.parent)
         return model, GraphCacheUse("stored", key)
     return model, GraphCacheUse("uncacheable", key, f"cannot write {entry.parent}")
+
+
+def _passes(check: Callable[[Any], None], model: Any) -> bool:
+    """Whether `model` passes the exporter's `check` (whatever it raises is a failure)."""
+    try:
+        check(model)
+    except Exception:
+        return False
+    return True
 
 
 def graph_key(
